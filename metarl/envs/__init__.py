@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import torch
+from gymnasium.envs.registration import load_env_creator
 
 from metarl.envs.family import MetaEnv, Task, TaskError, draw_tasks
 from metarl.envs.vector import GymTaskVectorEnv, TaskVectorEnv
@@ -147,12 +149,14 @@ def make_vector_env(
     num_envs: int,
     device: str | torch.device = "cpu",
     mode: str = "auto",
+    validate_actions: bool = True,
     **kwargs: Any,
 ) -> TaskVectorEnv:
     """A :class:`TaskVectorEnv` of ``num_envs`` sub-envs of a family.
 
     ``mode``: ``native`` (the family's batched env), ``sync``/``async`` (Gymnasium's vector envs
     of the single env, through :class:`GymTaskVectorEnv`), or ``auto`` (native when there is one).
+    ``validate_actions=False`` skips the native envs' action check (a host sync per step).
     """
     if mode not in VECTOR_MODES:
         raise TaskError(f"unknown vector mode {mode!r}: use one of {', '.join(VECTOR_MODES)}")
@@ -161,6 +165,9 @@ def make_vector_env(
     if mode == "native" and not native:
         raise TaskError(f"{env_id} has no native vector env: use mode 'sync' or 'async'")
     if mode in ("native", "auto") and native:
+        creator = load_env_creator(gym.spec(env_id).vector_entry_point)
+        if "validate_actions" in inspect.signature(creator).parameters:
+            kwargs = {**kwargs, "validate_actions": validate_actions}
         try:
             env = gym.make_vec(
                 env_id, num_envs, vectorization_mode="vector_entry_point", device=device, **kwargs

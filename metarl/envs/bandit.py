@@ -97,8 +97,7 @@ class BanditVectorEnv(BatchedMetaEnv):
         validate_actions: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(BanditEnv(**kwargs), num_envs, device)
-        self.validate_actions = validate_actions
+        super().__init__(BanditEnv(**kwargs), num_envs, device, validate_actions)
         self._obs = torch.zeros(num_envs, 1, device=self.device)
 
     def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:

@@ -144,9 +144,14 @@ class NavEnv(MetaEnv[NavTask]):
 class NavVectorEnv(BatchedMetaEnv):
     """Native batched :class:`NavEnv`: positions and goals are ``(num_envs, 2)`` tensors."""
 
-    def __init__(self, num_envs: int, device: str | torch.device = "cpu", **kwargs: Any) -> None:
-        kwargs.pop("validate_actions", None)
-        super().__init__(NavEnv(**kwargs), num_envs, device)
+    def __init__(
+        self,
+        num_envs: int,
+        device: str | torch.device = "cpu",
+        validate_actions: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(NavEnv(**kwargs), num_envs, device, validate_actions)
         self.pos = torch.zeros(num_envs, 2, device=self.device)
 
     def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:

@@ -165,8 +165,7 @@ class TabularMDPVectorEnv(BatchedMetaEnv):
         validate_actions: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(TabularMDPEnv(**kwargs), num_envs, device)
-        self.validate_actions = validate_actions
+        super().__init__(TabularMDPEnv(**kwargs), num_envs, device, validate_actions)
         self.state = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
         self._rows = torch.arange(num_envs, device=self.device)
 
@@ -182,11 +181,7 @@ class TabularMDPVectorEnv(BatchedMetaEnv):
         return self._obs()
 
     def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        actions = actions.long().view(self.num_envs)
-        if self.validate_actions and bool(
-            ((actions < 0) | (actions >= self.family.num_actions)).any()
-        ):
-            raise TaskError(f"actions must be in [0, {self.family.num_actions}), got {actions}")
+        actions = self._check_discrete(actions, self.family.num_actions)
         u, z = self.uniforms(0), self.normals(1)
         self.counter = self.counter + 3
         mu = self.params["reward_means"][self._rows, self.state, actions]

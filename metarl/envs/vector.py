@@ -159,8 +159,15 @@ class BatchedMetaEnv(TaskVectorEnv):
     limits and ``SAME_STEP`` autoreset.
     """
 
-    def __init__(self, family: MetaEnv, num_envs: int, device: str | torch.device) -> None:
+    def __init__(
+        self,
+        family: MetaEnv,
+        num_envs: int,
+        device: str | torch.device,
+        validate_actions: bool = True,
+    ) -> None:
         super().__init__(family, num_envs, device)
+        self.validate_actions = validate_actions
         n, dev = num_envs, self.device
         self.params = self._task_tensors((family.task,))
         self.params = {k: v.expand(n, *v.shape[1:]).clone() for k, v in self.params.items()}
@@ -184,6 +191,17 @@ class BatchedMetaEnv(TaskVectorEnv):
             else:
                 m = mask.view(-1, *([1] * (new.dim() - 1)))
                 self.params[k] = torch.where(m, new, self.params[k])
+
+    def _check_discrete(self, actions: torch.Tensor, n: int) -> torch.Tensor:
+        """Actions as int64 ``(num_envs,)``; raises TaskError outside [0, n) if validating.
+
+        The check is a host sync: agents construct their envs with ``validate_actions=False``.
+        """
+        actions = actions.long().view(self.num_envs)
+        if self.validate_actions and bool(((actions < 0) | (actions >= n)).any()):
+            bad = actions[(actions < 0) | (actions >= n)].tolist()
+            raise TaskError(f"actions must be integers in [0, {n}), got {bad}")
+        return actions
 
     def uniforms(self, j: int) -> torch.Tensor:
         """Draw number ``j`` of this step for every sub-env, float32 ``(num_envs,)``."""
