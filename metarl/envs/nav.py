@@ -165,6 +165,9 @@ class NavVectorEnv(BatchedMetaEnv):
         self.pos = self.pos + a
         d = self.pos - self.params["goal"]
         sq = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]
-        reward = -sq if self.family.distance == "squared" else -torch.sqrt(sq)
+        if self.family.distance == "squared":
+            reward = -sq
+        else:  # float64 sqrt: torch's vectorised float32 sqrt is not always correctly rounded
+            reward = -torch.sqrt(sq.double()).to(torch.float32)  # (numpy's is): match bit for bit
         terminated = (d.abs() < self.family.goal_radius).all(dim=1)
         return self.pos.clone(), reward, terminated
