@@ -66,10 +66,14 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         self._return = torch.zeros(n, dtype=torch.float32, device=self.device)
         self._host_masks = isinstance(env, GymTaskVectorEnv)
 
-    def _draw(self, mask: torch.Tensor | None) -> None:
+    def _draw(self) -> torch.Tensor:
+        """A pool index per sub-env, int64 ``(num_envs,)``.
+
+        Drawn at every step whether or not a trial ends, over every kind of vector env, so the
+        generator (hence the task sequence) is the same over native and Sync/Async vector envs.
+        """
         n = self.env.num_envs
-        idx = torch.randint(len(self.pool), (n,), generator=self.generator, device=self.device)
-        self.env.assign_tasks(self.pool, idx, mask)
+        return torch.randint(len(self.pool), (n,), generator=self.generator, device=self.device)
 
     def _augment(
         self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, done: torch.Tensor
@@ -89,7 +93,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         if options and "tasks" in options:
             self.env.set_tasks(options["tasks"])
         else:
-            self._draw(None)
+            self.env.assign_tasks(self.pool, self._draw())
         obs, info = self.env.reset(seed=seed)
         n = self.env.num_envs
         self._episode.zero_()
@@ -113,12 +117,11 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         self._return = torch.where(ep_done, 0.0, self._return)
         self._episode = self._episode + ep_done.long()
         trial_done = self._episode >= self.episodes_per_trial
-        if self._host_masks:
-            if bool(trial_done.any()):
-                self._draw(trial_done)
-                obs = self._masked_reset(obs, trial_done)
-        else:
-            self._draw(trial_done)
+        index = self._draw()
+        # Native envs take the masked update on the device with no sync; host envs skip the
+        # (costly) per-env update when no trial ended.
+        if not self._host_masks or bool(trial_done.any()):
+            self.env.assign_tasks(self.pool, index, trial_done)
             obs = self._masked_reset(obs, trial_done)
         self._episode = torch.where(trial_done, 0, self._episode)
         keep = ~trial_done
