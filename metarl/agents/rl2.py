@@ -1,0 +1,315 @@
+"""RL² (Duan et al. 2016): a recurrent policy meta-trained with PPO across multi-episode trials.
+
+The GRU reads ``(obs, previous action, previous reward, done)`` from
+:class:`~metarl.envs.trials.TrialVectorEnv`; its hidden state persists across the episodes of a
+trial and is reset between trials, so it can learn to explore in early episodes and exploit later.
+PPO trains on whole sequences: GAE runs across episode boundaries and stops at trial boundaries.
+
+Every iteration starts fresh trials, seeded from ``(seed, iteration)``, so an iteration is a pure
+function of the weights, the optimizer state and the iteration number: a resumed run reproduces an
+uninterrupted one exactly on CPU. The rollout loop is all device tensors (no host sync); metrics
+are read back once per iteration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from metarl.agents.base import TrainingError
+from metarl.agents.networks import RecurrentActorCritic
+from metarl.agents.returns import gae
+from metarl.config import RL2Config
+from metarl.envs import make_vector_env, resolve_env_id
+from metarl.envs.family import Task
+from metarl.envs.trials import TrialVectorEnv
+from metarl.envs.vector import resolve_device
+from metarl.evaluation import AdaptationCurve
+
+
+class Rollout(NamedTuple):
+    """One rollout, time-major: ``(T, N, ...)`` tensors on the device."""
+
+    obs: torch.Tensor  # (T, N, D) float32, normalized trial observations fed to the network
+    resets: torch.Tensor  # (T, N) bool, a new trial starts at step t (hidden state zeroed)
+    actions: torch.Tensor  # (T, N) int64 or (T, N, A) float32, unit-scale policy actions
+    log_probs: torch.Tensor  # (T, N)
+    values: torch.Tensor  # (T, N)
+    rewards: torch.Tensor  # (T, N), scaled by reward_scale
+    dones: torch.Tensor  # (T, N) bool, step t ended a trial
+    last_value: torch.Tensor  # (N,) value after the last step
+
+
+class RunningNorm(torch.nn.Module):
+    """Running mean and variance of observations ``(..., D)`` (Chan et al. parallel update)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("var", torch.ones(dim))
+        self.register_buffer("count", torch.tensor(1e-4))
+
+    def update(self, x: torch.Tensor) -> None:
+        """Fold a batch ``(..., D)`` into the statistics."""
+        x = x.reshape(-1, x.shape[-1])
+        n = torch.tensor(float(x.shape[0]), device=x.device)
+        mean, var = x.mean(0), x.var(0, unbiased=False)
+        delta, total = mean - self.mean, self.count + n
+        self.mean += delta * n / total
+        self.var = (self.var * self.count + var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalized and clipped to [-10, 10]."""
+        return ((x - self.mean) / torch.sqrt(self.var + 1e-8)).clamp(-10.0, 10.0)
+
+
+def _iteration_seed(seed: int, iteration: int, stream: int) -> int:
+    state = np.random.SeedSequence([seed, iteration, stream]).generate_state(1)
+    return int(state[0])
+
+
+class RL2:
+    """The RL² meta-learner (implements :class:`~metarl.agents.base.MetaLearner`)."""
+
+    name = "rl2"
+
+    def __init__(self, config: RL2Config, train_tasks: Sequence[Task]) -> None:
+        config.validate()
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.env_id = resolve_env_id(config.env)
+        env = make_vector_env(
+            config.env, config.num_envs, self.device, validate_actions=False, **config.env_kwargs
+        )
+        self.trials = TrialVectorEnv(env, config.episodes_per_trial, train_tasks, seed=config.seed)
+        self.horizon = env.horizon
+        self.rollout_steps = config.rollout_steps or config.episodes_per_trial * env.horizon
+        obs_dim = self.trials.single_observation_space.shape[0]
+        with torch.random.fork_rng(devices=[]):  # seeded init, global RNG state left as it was
+            torch.manual_seed(config.seed)
+            self.net = RecurrentActorCritic(obs_dim, env.single_action_space, config.hidden_size)
+        self.net.to(self.device)
+        self.obs_norm = RunningNorm(obs_dim).to(self.device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, eps=1e-5)
+        self.iteration = 0
+        self.env_steps = 0
+
+    # --- acting --------------------------------------------------------------------------------
+    def _normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.obs_norm(obs) if self.config.normalize_obs else obs
+
+    @torch.no_grad()
+    def _act(
+        self, obs: torch.Tensor, h: torch.Tensor, reset: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, ...]:
+        feats, h = self.net.step(obs, h, reset)
+        params = self.net.policy(feats)
+        action = self.net.policy.sample(params, gen)
+        logp = self.net.policy.log_prob(params, action)
+        return action, logp, self.net.value(feats), h
+
+    @torch.no_grad()
+    def collect(self, gen: torch.Generator, env_seed: int) -> tuple[Rollout, dict[str, Any]]:
+        """Run ``rollout_steps`` steps of fresh trials; returns the rollout and device stats."""
+        steps, n, dev = self.rollout_steps, self.config.num_envs, self.device
+        raw, _ = self.trials.reset(seed=env_seed)
+        obs_buf = torch.zeros(steps, n, raw.shape[1], device=dev)
+        buf = {k: torch.zeros(steps, n, device=dev) for k in ("logp", "value", "reward")}
+        resets = torch.zeros(steps, n, dtype=torch.bool, device=dev)
+        dones = torch.zeros(steps, n, dtype=torch.bool, device=dev)
+        actions: torch.Tensor | None = None
+        h = self.net.initial_state(n, dev)
+        reset = torch.ones(n, dtype=torch.bool, device=dev)
+        trial_ret = torch.zeros(n, device=dev)
+        stats = {
+            "trial_return_sum": torch.zeros((), device=dev),
+            "trials": torch.zeros((), device=dev),
+        }
+        for t in range(steps):
+            obs = self._normalize(raw)
+            action, logp, value, h = self._act(obs, h, reset, gen)
+            if actions is None:
+                actions = torch.zeros(steps, *action.shape, dtype=action.dtype, device=dev)
+            raw, reward, _, _, info = self.trials.step(self.net.policy.to_env(action))
+            obs_buf[t], resets[t], actions[t] = obs, reset, action
+            buf["logp"][t], buf["value"][t] = logp, value
+            buf["reward"][t] = reward * self.config.reward_scale
+            reset = dones[t] = info["trial_done"]
+            trial_ret = trial_ret + reward
+            stats["trial_return_sum"] += (trial_ret * reset).sum()
+            stats["trials"] += reset.sum()
+            trial_ret = torch.where(reset, 0.0, trial_ret)
+        if self.config.normalize_obs:
+            self.obs_norm.update(obs_buf)
+        feats, _ = self.net.step(self._normalize(raw), h, reset)
+        last_value = self.net.value(feats)
+        assert actions is not None
+        rollout = Rollout(
+            obs_buf, resets, actions, buf["logp"], buf["value"], buf["reward"], dones, last_value
+        )
+        return rollout, stats
+
+    # --- learning ------------------------------------------------------------------------------
+    def update(self, ro: Rollout, gen: torch.Generator) -> dict[str, torch.Tensor]:
+        """PPO epochs over minibatches of whole sequences; returns mean losses (device scalars)."""
+        cfg = self.config
+        adv, ret = gae(ro.rewards, ro.values, ro.dones, ro.last_value, cfg.gamma, cfg.gae_lambda)
+        n = cfg.num_envs
+        h0 = self.net.initial_state(n, self.device)
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        for _ in range(cfg.epochs):
+            perm = torch.randperm(n, generator=gen, device=self.device)
+            for mb in perm.chunk(cfg.minibatches):
+                losses = self._minibatch_loss(ro, adv, ret, h0, mb)
+                self.optimizer.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + v.detach()
+                count += 1
+        return {k: v / count for k, v in sums.items()}
+
+    def _minibatch_loss(
+        self,
+        ro: Rollout,
+        adv: torch.Tensor,
+        ret: torch.Tensor,
+        h0: torch.Tensor,
+        mb: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        feats = self.net.sequence(ro.obs[:, mb], h0[mb], ro.resets[:, mb])
+        params = self.net.policy(feats)
+        logp = self.net.policy.log_prob(params, ro.actions[:, mb])
+        entropy = self.net.policy.entropy(params).mean()
+        values = self.net.value(feats)
+        a = adv[:, mb]
+        a = (a - a.mean()) / (a.std() + 1e-8)
+        log_ratio = logp - ro.log_probs[:, mb]
+        ratio = log_ratio.exp()
+        clipped = ratio.clamp(1 - cfg.clip, 1 + cfg.clip)
+        policy_loss = -torch.min(ratio * a, clipped * a).mean()
+        value_loss = 0.5 * (values - ret[:, mb]).pow(2).mean()
+        loss = policy_loss + cfg.vf_coef * value_loss - cfg.ent_coef * entropy
+        with torch.no_grad():
+            approx_kl = ((ratio - 1) - log_ratio).mean()
+            clip_frac = ((ratio - 1).abs() > cfg.clip).float().mean()
+        return {
+            "loss": loss, "policy_loss": policy_loss, "value_loss": value_loss,
+            "entropy": entropy, "approx_kl": approx_kl, "clip_frac": clip_frac,
+        }  # fmt: skip
+
+    def train_iteration(self) -> dict[str, float]:
+        """One rollout of fresh trials and one PPO update. Raises TrainingError on NaN/inf."""
+        start = time.perf_counter()
+        seed, it = self.config.seed, self.iteration
+        gen = torch.Generator(device=self.device).manual_seed(_iteration_seed(seed, it, 0))
+        self.trials.generator.manual_seed(_iteration_seed(seed, it, 1))
+        rollout, stats = self.collect(gen, env_seed=_iteration_seed(seed, it, 2) % 2**31)
+        losses = self.update(rollout, gen)
+        values = {k: float(v) for k, v in losses.items()}  # one host sync per iteration
+        bad = [k for k, v in values.items() if not np.isfinite(v)]
+        if bad:
+            raise TrainingError(
+                f"{', '.join(bad)} became NaN/inf at iteration {it}: training stopped; the last "
+                "checkpoint is intact. Lower --lr or --reward-scale and start again or --resume"
+            )
+        steps = self.rollout_steps * self.config.num_envs
+        self.iteration += 1
+        self.env_steps += steps
+        trials = float(stats["trials"])
+        mean_trial = float(stats["trial_return_sum"]) / trials if trials else float("nan")
+        elapsed = time.perf_counter() - start
+        return {
+            "iteration": self.iteration, "env_steps": self.env_steps,
+            "trial_return": mean_trial, "trials": trials, **values,
+            "sps": steps / elapsed,
+        }  # fmt: skip
+
+    # --- evaluation ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def adaptation_curve(self, tasks: Sequence[Task], budget: int | None = None) -> AdaptationCurve:
+        """Run one trial on each task; the return of episodes 1..N (N = ``budget`` or the config's).
+
+        The policy samples its actions (exploration is part of what RL² learns), with a generator
+        seeded from the config's seed, so the curve is reproducible.
+        """
+        cfg = self.config
+        episodes = budget or cfg.episodes_per_trial
+        env = make_vector_env(
+            cfg.env, len(tasks), self.device, validate_actions=False, **cfg.env_kwargs
+        )
+        trials = TrialVectorEnv(env, episodes, tasks, seed=cfg.seed)
+        returns, lengths = self._run_trials(trials, tasks, episodes)
+        family = env.family
+        rand = [family.random_return(t) for t in tasks]
+        orac = [family.oracle_return(t) for t in tasks]
+        env.close()
+        return AdaptationCurve(
+            agent=self.name,
+            env=cfg.env,
+            env_id=self.env_id,
+            split="test",
+            seed=cfg.seed,
+            x_label="episode",
+            x=np.arange(1, episodes + 1, dtype=np.float64),
+            env_steps=np.cumsum(lengths, axis=1).mean(axis=0),
+            returns=returns,
+            tasks=[t.to_json() for t in tasks],
+            random_returns=None if None in rand else np.asarray(rand, dtype=np.float64),
+            oracle_returns=None if None in orac else np.asarray(orac, dtype=np.float64),
+            meta={"train_env_steps": self.env_steps, "iterations": self.iteration},
+        )
+
+    def _run_trials(
+        self, trials: TrialVectorEnv, tasks: Sequence[Task], episodes: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-task episode returns and lengths, both ``(len(tasks), episodes)`` float64."""
+        n, dev = len(tasks), self.device
+        gen = torch.Generator(device=dev).manual_seed(_iteration_seed(self.config.seed, 0, 3))
+        raw, _ = trials.reset(seed=self.config.seed, options={"tasks": list(tasks)})
+        h = self.net.initial_state(n, dev)
+        reset = torch.ones(n, dtype=torch.bool, device=dev)
+        returns = torch.zeros(n, episodes, device=dev)
+        lengths = torch.zeros(n, episodes, device=dev)
+        finished = torch.zeros(n, dtype=torch.bool, device=dev)
+        rows = torch.arange(n, device=dev)
+        for _ in range(episodes * self.horizon):
+            action, _, _, h = self._act(self._normalize(raw), h, reset, gen)
+            raw, _, _, _, info = trials.step(self.net.policy.to_env(action))
+            live = ~finished
+            idx = info["episode_index"].clamp(max=episodes - 1)
+            lengths[rows, idx] += live.float()
+            record = info["episode_done"] & live
+            returns[rows, idx] = torch.where(record, info["episode_return"], returns[rows, idx])
+            reset = info["trial_done"]
+            finished |= reset
+            if bool(finished.all()):
+                break
+        return returns.double().cpu().numpy(), lengths.double().cpu().numpy()
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Weights, optimizer, observation statistics and counters."""
+        return {
+            "net": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "obs_norm": self.obs_norm.state_dict(),
+            "iteration": self.iteration,
+            "env_steps": self.env_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output."""
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.obs_norm.load_state_dict(state["obs_norm"])
+        self.iteration = int(state["iteration"])
+        self.env_steps = int(state["env_steps"])

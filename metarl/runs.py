@@ -1,0 +1,184 @@
+"""The run directory: resolved config, atomic checkpoints, metrics, held-out tasks, resume.
+
+Layout of ``runs/<agent>-<env>-<seed>/``::
+
+    config.json      the fully resolved config
+    tasks.json       the held-out test tasks (same seed -> same tasks for every agent)
+    checkpoint.pt    written atomically (temp file + rename), periodically and at the end
+    metrics.csv      one row per training iteration
+    tb/              TensorBoard events
+    eval/            adaptation.json, adaptation.csv, adaptation.png
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+from metarl import config as cfg
+from metarl.envs.family import Task, TaskError, tasks_from_json, tasks_to_json
+
+CONFIG = "config.json"
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.csv"
+TASKS = "tasks.json"
+EVAL = "eval"
+
+
+class RunError(ValueError):
+    """A run directory is missing, incomplete, corrupt or would be overwritten."""
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` through ``write(file)`` into a temp file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _write_json(path: Path, data: Any) -> None:
+    text = json.dumps(data, indent=1)
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+class RunDir:
+    """One run's directory (see the module doc for its files)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], config: Any) -> RunDir:
+        """A new run at ``path``; refuses to touch a folder that already holds a run."""
+        run = cls(path)
+        if (run.path / CONFIG).exists() or (run.path / CHECKPOINT).exists():
+            raise RunError(
+                f"{run.path} already holds a run: continue it with --resume {run.path}, "
+                "or choose another --out"
+            )
+        run.path.mkdir(parents=True, exist_ok=True)
+        _write_json(run.path / CONFIG, cfg.to_json(config))
+        return run
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> RunDir:
+        """An existing run; raises :class:`RunError` if ``path`` holds none."""
+        run = cls(path)
+        if not (run.path / CONFIG).is_file():
+            raise RunError(f"{run.path} holds no run (no {CONFIG}): check the path")
+        return run
+
+    def load_config(self) -> Any:
+        """The run's config (raises :class:`RunError` if unreadable)."""
+        try:
+            return cfg.from_json(json.loads((self.path / CONFIG).read_text()))
+        except (OSError, ValueError, TypeError) as e:
+            raise RunError(
+                f"{self.path / CONFIG} is unreadable ({e}): the run cannot be used"
+            ) from None
+
+    def save_config(self, config: Any) -> None:
+        """Rewrite config.json (e.g. a resumed run with more --steps)."""
+        _write_json(self.path / CONFIG, cfg.to_json(config))
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        """Write checkpoint.pt atomically: a crash leaves the previous one intact."""
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write(self.path / CHECKPOINT, lambda f: f.write(buffer.getvalue()))
+
+    def load_checkpoint(self) -> dict[str, Any]:
+        """The last checkpoint, on the CPU; :class:`RunError` if missing or corrupt."""
+        file = self.path / CHECKPOINT
+        if not file.is_file():
+            raise RunError(f"{file} does not exist: there is nothing to resume or evaluate yet")
+        try:
+            state = torch.load(file, map_location="cpu", weights_only=False)
+        except Exception as e:  # torch raises many kinds for a damaged file
+            raise RunError(
+                f"{file} is corrupt ({type(e).__name__}): start a new run, or restore the file"
+            ) from None
+        if not isinstance(state, dict) or "agent" not in state:
+            raise RunError(f"{file} is not a metarl checkpoint: start a new run")
+        return state
+
+    # --- tasks ---------------------------------------------------------------------------------
+    def save_tasks(self, env_id: str, seed: int, tasks: Sequence[Task]) -> None:
+        """Write the held-out test tasks to tasks.json."""
+        data = {"env_id": env_id, "split": "test", "seed": seed, "tasks": tasks_to_json(tasks)}
+        _write_json(self.path / TASKS, data)
+
+    def load_tasks(self, task_type: type[Task]) -> list[Task]:
+        """The held-out test tasks of tasks.json."""
+        try:
+            data = json.loads((self.path / TASKS).read_text())
+            return tasks_from_json(task_type, data["tasks"])
+        except (OSError, ValueError, KeyError, TypeError, TaskError) as e:
+            raise RunError(f"{self.path / TASKS} is missing or unreadable ({e})") from None
+
+    # --- metrics -------------------------------------------------------------------------------
+    def metrics_log(self, resume_iteration: int = 0) -> MetricsLog:
+        """The metrics.csv writer; on resume, rows past ``resume_iteration`` are dropped."""
+        return MetricsLog(self.path / METRICS, resume_iteration)
+
+    def tensorboard(self, resume_iteration: int = 0) -> Any:
+        """A TensorBoard ``SummaryWriter`` in ``tb/`` (events past the resume point purged)."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(str(self.path / "tb"), purge_step=resume_iteration or None)
+
+
+class MetricsLog:
+    """Appends one CSV row per iteration to ``metrics.csv`` (header from the first row)."""
+
+    def __init__(self, path: Path, resume_iteration: int = 0) -> None:
+        self.path = path
+        self.fields: list[str] | None = None
+        if resume_iteration and path.exists():
+            self._truncate(resume_iteration)
+        elif path.exists():
+            path.unlink()
+
+    def _truncate(self, last_iteration: int) -> None:
+        with self.path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            self.path.unlink()
+            return
+        keep = [r for r in rows if int(float(r["iteration"])) <= last_iteration]
+        self.fields = list(rows[0].keys())
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.fields)
+        writer.writeheader()
+        writer.writerows(keep)
+        atomic_write(self.path, lambda f: f.write(buffer.getvalue().encode()))
+
+    def append(self, row: dict[str, float]) -> None:
+        """Write ``row`` (same keys every time)."""
+        new = self.fields is None
+        if new:
+            self.fields = list(row)
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)

@@ -1,0 +1,197 @@
+"""``python -m metarl.train``: meta-train an agent, then evaluate it on held-out tasks.
+
+    python -m metarl.train --agent rl2 --env nav
+    python -m metarl.train --agent rl2 --env bandit --env-kwargs num_arms=10 --episodes-per-trial 100
+    python -m metarl.train --resume runs/rl2-nav-0
+
+Defaults come from the presets table in ``metarl/config.py`` for the (agent, family) pair; every
+flag overrides one field. The run directory (``--out``, default ``runs/<agent>-<env>-<seed>``)
+gets config.json, tasks.json, checkpoint.pt, metrics.csv, TensorBoard events and eval/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from metarl import cli
+from metarl.agents import AGENTS
+from metarl.config import AGENT_CONFIGS, ConfigError, field_docs, preset
+from metarl.envs import BUILTIN_FAMILIES, family_tasks, make_family, resolve_env_id
+from metarl.envs.vector import resolve_device
+from metarl.evaluation import summary_table
+from metarl.runs import EVAL, RunDir
+
+_SPECIAL = {"env", "env_kwargs", "seed"}
+
+
+def _field_type(field: dataclasses.Field) -> Any:
+    hint = typing.get_type_hints(AGENT_CONFIGS["rl2"])[field.name]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    return hint
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"expected true or false, got {text!r}")
+
+
+def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
+    """The parser: --agent, --env, --env-kwargs, --seed, --out, --resume and one flag per field."""
+    config_cls = AGENT_CONFIGS[agent]
+    p = cli.ArgumentParser(
+        prog="python -m metarl.train",
+        description="Meta-train an agent on a task family, then evaluate its adaptation on "
+        "held-out tasks. Unset flags take the preset of the (agent, env) pair.",
+    )
+    p.add_argument("--agent", default="rl2", help=f"meta-learner: {', '.join(AGENTS)}")
+    p.add_argument("--env", default="nav", help=f"task family: {', '.join(BUILTIN_FAMILIES)}, "
+                   "a Gymnasium id, or pkg.module:Id-v0 (list: python -m metarl.envs)")  # fmt: skip
+    p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="family parameters, e.g. num_arms=10 (see python -m metarl.envs)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=None, help="seed of everything (default 0)")
+    p.add_argument("--out", default=None, help="run directory (default runs/<agent>-<env>-<seed>)")
+    p.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue the run in DIR from its last checkpoint")  # fmt: skip
+    docs = field_docs(config_cls)
+    for field in dataclasses.fields(config_cls):
+        if field.name in _SPECIAL:
+            continue
+        kind = _field_type(field)
+        p.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=_bool if kind is bool else kind,
+            default=None,
+            help=f"{docs.get(field.name, '')} (default {field.default!r} or the preset's)",
+        )
+    return p
+
+
+def short_name(env: str) -> str:
+    """The built-in short name of ``env`` if it is one (so presets apply to ids too)."""
+    env_id = resolve_env_id(env)
+    return next((k for k, v in BUILTIN_FAMILIES.items() if v == env_id), env)
+
+
+def resolve_config(args: Any) -> Any:
+    """The config: the preset of (agent, env), then the flags given."""
+    env = short_name(args.env)
+    base = preset(args.agent, env)
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(base)
+        if f.name not in _SPECIAL and getattr(args, f.name, None) is not None
+    }
+    kwargs = {**base.env_kwargs, **cli.parse_kwargs(args.env_kwargs)}
+    seed = base.seed if args.seed is None else args.seed
+    config = dataclasses.replace(base, env=env, env_kwargs=kwargs, seed=seed, **given)
+    config.validate()
+    return config
+
+
+def check_setup(config: Any) -> None:
+    """Fail early (before anything is written) on a bad family parameter or device."""
+    make_family(config.env, **config.env_kwargs).close()
+    resolve_device(config.device)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m metarl.train``."""
+    args = build_parser().parse_args(argv)
+    if args.agent not in AGENTS:
+        raise ConfigError(f"unknown agent {args.agent!r}: use one of {', '.join(AGENTS)}")
+    if args.resume:
+        run = RunDir.open(args.resume)
+        config = run.load_config()
+        extra = {k: getattr(args, k) for k in ("steps", "device") if getattr(args, k) is not None}
+        config = dataclasses.replace(config, **extra)
+        config.validate()
+        check_setup(config)
+        state = run.load_checkpoint()
+        if extra:
+            run.save_config(config)
+    else:
+        config = resolve_config(args)
+        check_setup(config)
+        out = args.out or f"runs/{args.agent}-{config.env.replace('/', '_')}-{config.seed}"
+        run = RunDir.create(out, config)
+        state = None
+    return train(args.agent, config, run, state)
+
+
+def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | None) -> int:
+    """Meta-train with a progress bar and checkpoints, then evaluate on the held-out tasks."""
+    env_id = resolve_env_id(config.env)
+    test_tasks = family_tasks(
+        config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs
+    )
+    if state is None:
+        run.save_tasks(env_id, config.seed, test_tasks)
+    train_tasks = family_tasks(
+        config.env, "train", config.train_tasks, config.seed, **config.env_kwargs
+    )
+    agent = AGENTS[agent_name](config, train_tasks)
+    if state is not None:
+        agent.load_state_dict(state["agent"])
+    start_iteration = agent.iteration
+    metrics = run.metrics_log(start_iteration)
+    board = run.tensorboard(start_iteration)
+    started = time.perf_counter() - (state or {}).get("wall_time", 0.0)
+    print(f"metarl: {agent_name} on {env_id} ({config.env_kwargs or 'defaults'}), "
+          f"device {agent.device}, {config.steps:,} env steps -> {run.path}")  # fmt: skip
+    with _progress() as bar:
+        task = bar.add_task("train", total=config.steps, completed=agent.env_steps, ret=float("nan"), sps=0.0)  # fmt: skip
+        while agent.env_steps < config.steps:
+            row = agent.train_iteration()
+            row["time_s"] = time.perf_counter() - started
+            metrics.append(row)
+            for key, value in row.items():
+                board.add_scalar(f"train/{key}", value, agent.iteration)
+            bar.update(task, completed=agent.env_steps, ret=row["trial_return"], sps=row["sps"])
+            done = agent.env_steps >= config.steps
+            if done or agent.iteration % config.checkpoint_every == 0:
+                wall = time.perf_counter() - started
+                run.save_checkpoint({"agent": agent.state_dict(), "wall_time": wall})
+    board.close()
+    train_time = time.perf_counter() - started
+    evaluate_and_save(agent, test_tasks, run, {"train_wall_time_s": train_time})
+    return 0
+
+
+def evaluate_and_save(agent: Any, tasks: Sequence[Any], run: RunDir, meta: dict[str, Any]) -> None:
+    """Adaptation curve on ``tasks`` → ``run/eval/adaptation.*``; prints the summary table."""
+    start = time.perf_counter()
+    curve = agent.adaptation_curve(tasks)
+    meta = {**curve.meta, **meta, "eval_wall_time_s": time.perf_counter() - start,
+            "device": str(agent.device)}  # fmt: skip
+    curve = dataclasses.replace(curve, meta=meta)
+    path = curve.save(run.path / EVAL)
+    print(summary_table(curve))
+    print(f"adaptation curve: {path} (plot: {Path(path).with_suffix('.png')})")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} env steps"),
+        TextColumn("{task.fields[sps]:,.0f} steps/s"),
+        TextColumn("trial return {task.fields[ret]:.3g}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run_main(main, None))
