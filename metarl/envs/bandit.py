@@ -105,11 +105,7 @@ class BanditVectorEnv(BatchedMetaEnv):
         return self._obs.clone()
 
     def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        actions = actions.long().view(self.num_envs)
-        if self.validate_actions and bool(
-            ((actions < 0) | (actions >= self.family.num_arms)).any()
-        ):
-            raise TaskError(f"actions must be arms in [0, {self.family.num_arms}), got {actions}")
+        actions = self._check_discrete(actions, self.family.num_arms)
         p = self.params["means"].gather(1, actions[:, None]).squeeze(1)
         reward = (self.uniforms(0) < p).to(torch.float32)
         self.counter = self.counter + 1
