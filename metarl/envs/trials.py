@@ -76,14 +76,26 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         return torch.randint(len(self.pool), (n,), generator=self.generator, device=self.device)
 
     def _augment(
-        self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, done: torch.Tensor
+        self,
+        obs: torch.Tensor,
+        action: torch.Tensor,
+        reward: torch.Tensor,
+        done: torch.Tensor,
+        keep: torch.Tensor,
     ) -> torch.Tensor:
+        """``concat(obs, action, reward, done)``; the last three all zero where ``keep`` is false."""
         n = self.env.num_envs
         if self.discrete:
             act = torch.nn.functional.one_hot(action.long().view(n), self.action_dim).float()
         else:
             act = action.float().view(n, self.action_dim)
-        parts = [obs.view(n, -1), act, reward.view(n, 1).float(), done.view(n, 1).float()]
+        k = keep.view(n, 1).float()
+        parts = [
+            obs.view(n, -1),
+            act * k,
+            reward.view(n, 1).float() * k,
+            done.view(n, 1).float() * k,
+        ]
         return torch.cat(parts, dim=1)
 
     def reset(
@@ -102,7 +114,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         action = (
             zeros.long() if self.discrete else torch.zeros(n, self.action_dim, device=self.device)
         )
-        return self._augment(obs, action, zeros, zeros), info
+        return self._augment(obs, action, zeros, zeros, keep=zeros.bool()), info
 
     def step(
         self, actions: torch.Tensor
@@ -124,13 +136,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
             self.env.assign_tasks(self.pool, index, trial_done)
             obs = self._masked_reset(obs, trial_done)
         self._episode = torch.where(trial_done, 0, self._episode)
-        keep = ~trial_done
-        aug = self._augment(
-            obs,
-            actions * (keep if self.discrete else keep[:, None]),
-            reward * keep,
-            ep_done & keep,
-        )
+        aug = self._augment(obs, actions, reward, ep_done, keep=~trial_done)
         info = dict(info)
         info.update(
             episode_done=ep_done,
