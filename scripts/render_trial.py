@@ -1,0 +1,178 @@
+"""Render one RL² trial (several episodes of one held-out task) of a MuJoCo family to GIF or MP4.
+
+    python scripts/render_trial.py --env cheetah-vel --out trial.gif             # random actions
+    python scripts/render_trial.py --run runs/rl2-cheetah-vel-0 --out trial.mp4  # trained agent
+
+Without ``--run`` the task is held-out task ``--task-index`` of ``family_tasks(env, "test", ...,
+seed=--seed)`` and the actions are uniformly random. With ``--run`` the env, its parameters, the
+held-out tasks (``tasks.json``) and the trial length come from the run directory, and an RL² agent
+acts from its checkpoint (sampling its actions, as in its evaluation). Other agents have no
+per-step acting interface yet: their runs are rendered with random actions, and the script says so.
+
+Rendering is offscreen (MuJoCo's EGL backend by default on a headless Linux machine; set
+``MUJOCO_GL=osmesa`` for OSMesa). GIFs need nothing more; MP4 needs ``imageio-ffmpeg`` or ``av``.
+Exit status 0, or 2 with one line on stderr for a bad argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import imageio.v3 as iio
+import numpy as np
+import torch
+
+from metarl import cli
+from metarl.envs import TaskError, family_tasks, make_env, resolve_env_id
+from metarl.envs.family import MetaEnv, Task
+from metarl.envs.trials import TrialVectorEnv
+from metarl.envs.vector import GymTaskVectorEnv
+
+# A policy maps the trial observation (1, obs_dim + act_dim + 2) and "a new trial starts" to an
+# env action (1, act_dim).
+Policy = Callable[[torch.Tensor, bool], torch.Tensor]
+
+
+def random_policy(env: MetaEnv, seed: int) -> Policy:
+    """Uniformly random actions from a seeded generator."""
+    rng = np.random.default_rng(seed)
+    low, high = env.action_space.low, env.action_space.high
+
+    def act(obs: torch.Tensor, first: bool) -> torch.Tensor:
+        return torch.as_tensor(rng.uniform(low, high, size=(1, len(low))), dtype=torch.float32)
+
+    return act
+
+
+def rl2_policy(agent: Any, seed: int) -> Policy:
+    """The RL² agent's recurrent policy, its hidden state reset at the start of the trial."""
+    dev = agent.device
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    state = {"h": agent.net.initial_state(1, dev)}
+
+    @torch.no_grad()
+    def act(obs: torch.Tensor, first: bool) -> torch.Tensor:
+        x = obs.to(dev)
+        if agent.config.normalize_obs:
+            x = agent.obs_norm(x)
+        reset = torch.full((1,), first, dtype=torch.bool, device=dev)
+        feats, state["h"] = agent.net.step(x, state["h"], reset)
+        action = agent.net.policy.sample(agent.net.policy(feats), gen)
+        return agent.net.policy.to_env(action).cpu()
+
+    return act
+
+
+def load_run(run_dir: str) -> tuple[Any, list[Task], Any]:
+    """``(config, held-out tasks, agent or None)`` of a run directory."""
+    from metarl.agents import AGENTS
+    from metarl.envs import make_family
+    from metarl.runs import RunDir
+
+    run = RunDir.open(run_dir)
+    config = run.load_config()
+    family = make_family(config.env, **config.env_kwargs)
+    tasks = run.load_tasks(family.task_type)
+    family.close()
+    name = type(config).__name__.removesuffix("Config").lower()
+    if name != "rl2":
+        print(f"note: the {name} agent has no acting interface for rendering yet: random actions")
+        return config, tasks, None
+    agent = AGENTS[name](config, tasks)
+    agent.load_state_dict(run.load_checkpoint()["agent"])
+    agent.net.eval()
+    return config, tasks, agent
+
+
+def render_trial(
+    env: MetaEnv, task: Task, policy: Policy, episodes: int, seed: int, every: int
+) -> tuple[list[np.ndarray], list[float]]:
+    """Frames (every ``every``-th step, before the step) and the return of each episode."""
+    vec = GymTaskVectorEnv([lambda: env])
+    trials = TrialVectorEnv(vec, episodes_per_trial=episodes, tasks=[task], seed=seed)
+    obs, _ = trials.reset(seed=seed, options={"tasks": [task]})
+    frames: list[np.ndarray] = []
+    returns: list[float] = []
+    first, step = True, 0
+    while len(returns) < episodes:
+        if step % every == 0:
+            frames.append(env.render())
+        obs, _, _, _, info = trials.step(policy(obs, first))
+        first, step = False, step + 1
+        if bool(info["episode_done"][0]):
+            returns.append(float(info["episode_return"][0]))
+    return frames, returns
+
+
+def write_video(path: Path, frames: Sequence[np.ndarray], fps: float) -> None:
+    """Write ``frames`` (each ``(H, W, 3)`` uint8) as a looping GIF or an MP4, by suffix."""
+    if path.suffix.lower() == ".gif":
+        iio.imwrite(path, np.stack(frames), duration=1000.0 / fps, loop=0)
+        return
+    try:
+        iio.imwrite(path, np.stack(frames), fps=fps)
+    except (ImportError, ValueError, OSError):
+        raise TaskError(
+            f"cannot write {path.name}: MP4 needs an imageio video plugin "
+            "(pip install imageio-ffmpeg, or av); or write a .gif"
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    p = cli.ArgumentParser(
+        prog="python scripts/render_trial.py",
+        description="Render one trial of a held-out task of a MuJoCo family to GIF or MP4.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--env", default="cheetah-vel", help="family (ignored with --run)")
+    p.add_argument("--run", default=None, help="a run directory: its env, tasks and agent")
+    p.add_argument("--task-index", type=int, default=0, help="which held-out task")
+    p.add_argument("--episodes", type=int, default=None, help="episodes (default: the run's, 2)")
+    p.add_argument("--seed", type=int, default=0, help="task split seed, env and action seed")
+    p.add_argument("--out", default="trial.gif", help="output file, .gif or .mp4")
+    p.add_argument("--width", type=int, default=320)
+    p.add_argument("--height", type=int, default=240)
+    p.add_argument("--every", type=int, default=2, help="keep every n-th frame")
+    args = p.parse_args(argv)
+    if args.task_index < 0 or args.every < 1 or (args.episodes is not None and args.episodes < 1):
+        cli.fail("--task-index must be >= 0, --every and --episodes >= 1")
+    out = Path(args.out)
+    if out.suffix.lower() not in (".gif", ".mp4"):
+        cli.fail(f"--out must end in .gif or .mp4, got {out.name!r}")
+
+    agent = None
+    if args.run:
+        config, tasks, agent = load_run(args.run)
+        env_name, env_kwargs = config.env, dict(config.env_kwargs)
+        episodes = args.episodes or getattr(config, "episodes_per_trial", 2)
+    else:
+        env_name, env_kwargs, episodes = args.env, {}, args.episodes or 2
+        tasks = family_tasks(env_name, "test", args.task_index + 1, seed=args.seed)
+    if args.task_index >= len(tasks):
+        cli.fail(f"--task-index {args.task_index}: the run has {len(tasks)} held-out tasks")
+    task = tasks[args.task_index]
+    env = make_env(
+        env_name, render_mode="rgb_array", width=args.width, height=args.height, **env_kwargs
+    ).unwrapped
+    if "rgb_array" not in env.metadata.get("render_modes", []):
+        cli.fail(f"{resolve_env_id(env_name)} cannot render rgb_array frames")
+    policy = random_policy(env, args.seed) if agent is None else rl2_policy(agent, args.seed)
+    frames, returns = render_trial(env, task, policy, episodes, args.seed, args.every)
+    env.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fps = env.metadata.get("render_fps", 20) / args.every
+    write_video(out, frames, fps)
+    who = "random actions" if agent is None else f"the agent of {args.run}"
+    print(f"{resolve_env_id(env_name)} task {task}: {who}")
+    print("episode returns: " + ", ".join(f"{r:.1f}" for r in returns))
+    print(f"wrote {len(frames)} frames to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run_main(main, None))
