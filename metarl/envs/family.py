@@ -20,6 +20,7 @@ import numpy as np
 from metarl.envs import rng as crng
 
 SPLITS = ("train", "test")
+_SPLIT_SALT = 0x6D65746172  # "metar"
 
 
 class TaskError(ValueError):
@@ -182,7 +183,9 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
     """An independent generator for ``split`` ("train" or "test") of ``seed``."""
     if split not in SPLITS:
         raise TaskError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
-    return np.random.default_rng(np.random.SeedSequence([seed, SPLITS.index(split)]))
+    # The salt keeps the split streams apart from np.random.default_rng(seed) and
+    # default_rng([seed, k]), which a user's own code may well seed with the same number.
+    return np.random.default_rng(np.random.SeedSequence([_SPLIT_SALT, seed, SPLITS.index(split)]))
 
 
 def draw_tasks(env: MetaEnv, split: str, n: int, seed: int) -> list[Task]:

@@ -49,12 +49,15 @@ class TaskBatch:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` → CUDA if available else CPU; raises ``ValueError`` for CUDA without CUDA."""
+    """``"auto"`` → CUDA if available else CPU; :class:`TaskError` for a bad or absent device."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise TaskError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for but torch sees no CUDA GPU: use --device cpu")
+        raise TaskError(f"--device {device} was asked for but torch sees no CUDA GPU: use --device cpu")
     return dev
 
 

@@ -1,0 +1,158 @@
+"""End-to-end tiny-budget runs of ``python -m metarl.train`` / ``metarl.evaluate``, resume, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metarl import cli, evaluate, train
+from metarl.evaluation import AdaptationCurve
+
+TINY = ["--num-envs", "4", "--minibatches", "2", "--epochs", "1", "--eval-tasks", "3",
+        "--train-tasks", "8", "--hidden-size", "16", "--checkpoint-every", "1"]  # fmt: skip
+RUN_FILES = ("config.json", "tasks.json", "checkpoint.pt", "metrics.csv", "tb")
+EVAL_FILES = ("adaptation.json", "adaptation.csv", "adaptation.png")
+
+
+def run_cli(module, argv: list[str]) -> int:
+    try:
+        return cli.run_main(module.main, argv)
+    except SystemExit as e:
+        return int(e.code)
+
+
+def tiny_train(out: Path, env: str, steps: int, *extra: str) -> int:
+    argv = ["--agent", "rl2", "--env", env, "--steps", str(steps), "--out", str(out), *TINY]
+    return run_cli(train, [*argv, *extra])
+
+
+@pytest.mark.parametrize(
+    ("env", "extra"),
+    [
+        ("bandit", ["--episodes-per-trial", "3"]),
+        ("tabular-mdp", ["--episodes-per-trial", "2", "--env-kwargs", "horizon=3"]),
+        ("nav", ["--episodes-per-trial", "2", "--env-kwargs", "horizon=5"]),
+        ("examples.windy_line:WindyLine-v0", ["--episodes-per-trial", "2"]),
+    ],
+)
+def test_tiny_run_writes_every_file_and_evaluates(tmp_path: Path, env: str, extra: list) -> None:
+    out = tmp_path / "run"
+    assert tiny_train(out, env, 40, *extra) == 0
+    for name in RUN_FILES:
+        assert (out / name).exists(), name
+    for name in EVAL_FILES:
+        assert (out / "eval" / name).stat().st_size > 0
+    first = AdaptationCurve.load(out / "eval")
+    assert first.returns.shape == (3, first.x.shape[0])
+    (out / "eval" / "adaptation.json").unlink()
+    assert run_cli(evaluate, [str(out)]) == 0
+    again = AdaptationCurve.load(out / "eval")
+    assert (again.returns == first.returns).all()  # same seed, same checkpoint -> same curve
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:  # wall-clock columns differ between any two runs
+        row.pop("sps")
+        row.pop("time_s")
+    return rows
+
+
+def test_resume_reproduces_uninterrupted_run(tmp_path: Path) -> None:
+    args = ["--episodes-per-trial", "2", "--env-kwargs", "horizon=4"]
+    assert tiny_train(tmp_path / "full", "nav", 160, *args) == 0
+    assert tiny_train(tmp_path / "half", "nav", 80, *args) == 0
+    assert run_cli(train, ["--resume", str(tmp_path / "half"), "--steps", "160"]) == 0
+    assert _rows(tmp_path / "half" / "metrics.csv") == _rows(tmp_path / "full" / "metrics.csv")
+    full = AdaptationCurve.load(tmp_path / "full" / "eval")
+    half = AdaptationCurve.load(tmp_path / "half" / "eval")
+    assert (full.returns == half.returns).all()
+
+
+def test_nan_stops_training_and_keeps_last_checkpoint(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert tiny_train(out, "nav", 40, "--env-kwargs", "horizon=5") == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    config = json.loads((out / "config.json").read_text())
+    config["reward_scale"] = 1e38  # value targets overflow to inf
+    (out / "config.json").write_text(json.dumps(config))
+    assert run_cli(train, ["--resume", str(out), "--steps", "400"]) == 1
+    err = capsys.readouterr().err
+    assert "NaN/inf" in err and "Traceback" not in err
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--agent", "nope"], "unknown agent 'nope'"),
+        (["--env", "nope"], "unknown env 'nope': use one of bandit"),
+        (["--env", "bandit", "--env-kwargs", "num_arms"], "KEY=VALUE"),
+        (["--env", "bandit", "--env-kwargs", "num_arms=0"], "num_arms must be"),
+        (["--env", "bandit", "--env-kwargs", "arms=3"], "bad parameter"),
+        (["--env", "bandit", "--num-envs", "0"], "--num-envs must be a positive integer"),
+        (["--env", "bandit", "--steps", "many"], "invalid int value"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, argv, message) -> None:
+    assert run_cli(train, [*argv, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_cuda_without_cuda_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert run_cli(train, ["--env", "bandit", "--device", "cuda", "--out", str(tmp_path / "r")]) == 2
+    assert "no CUDA" in capsys.readouterr().err
+
+
+def test_existing_run_is_not_overwritten(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert tiny_train(out, "bandit", 20) == 0
+    snapshot = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert tiny_train(out, "bandit", 20) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == snapshot
+
+
+def test_resume_without_or_with_corrupt_checkpoint(tmp_path: Path, capsys) -> None:
+    assert run_cli(train, ["--resume", str(tmp_path / "missing")]) == 2
+    assert "holds no run" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert tiny_train(out, "bandit", 20) == 0
+    (out / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    metrics = (out / "metrics.csv").read_bytes()
+    assert run_cli(train, ["--resume", str(out)]) == 2
+    assert "corrupt" in capsys.readouterr().err
+    assert (out / "metrics.csv").read_bytes() == metrics
+    (out / "checkpoint.pt").unlink()
+    assert run_cli(evaluate, [str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "metarl.train", "--env", "nope", "--out", str(tmp_path / "r")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: unknown env") and "Traceback" not in proc.stderr
+
+
+def test_help_explains_every_flag() -> None:
+    text = train.build_parser().format_help()
+    for flag in ("--env-kwargs", "--episodes-per-trial", "--steps", "--num-envs", "--seed",
+                 "--device", "--out", "--resume", "--eval-tasks"):  # fmt: skip
+        assert flag in text
+    assert "Parallel trials" in text  # field docstrings are the help text
