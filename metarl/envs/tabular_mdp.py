@@ -170,7 +170,9 @@ class TabularMDPVectorEnv(BatchedMetaEnv):
         self._rows = torch.arange(num_envs, device=self.device)
 
     def _obs(self) -> torch.Tensor:
-        return torch.nn.functional.one_hot(self.state, self.family.num_states).to(torch.float32)
+        # scatter rather than one_hot, which checks the index range (a host sync on CUDA)
+        obs = torch.zeros(self.num_envs, self.family.num_states, device=self.device)
+        return obs.scatter_(1, self.state[:, None], 1.0)
 
     def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:
         self.t = torch.where(mask, 0, self.t)
@@ -184,9 +186,13 @@ class TabularMDPVectorEnv(BatchedMetaEnv):
         actions = self._check_discrete(actions, self.family.num_actions)
         u, z = self.uniforms(0), self.normals(1)
         self.counter = self.counter + 3
-        mu = self.params["reward_means"][self._rows, self.state, actions]
+        # One flat row index per sub-env and index_select: several times faster than indexing
+        # [rows, state, actions] with three index tensors.
+        s, a = self.family.num_states, self.family.num_actions
+        flat = (self._rows * s + self.state) * a + actions
+        mu = self.params["reward_means"].reshape(-1).index_select(0, flat)
         reward = mu + np.float32(self.family.reward_noise) * z
-        cdf = self.params["transitions"][self._rows, self.state, actions].cumsum(dim=1)
+        cdf = self.params["transitions"].reshape(-1, s).index_select(0, flat).cumsum(dim=1)
         self.state = (cdf[:, :-1].double() <= u[:, None].double()).sum(dim=1)
         done = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         return self._obs(), reward, done
