@@ -1,0 +1,32 @@
+# metarl developer commands. Every target works from a clean clone: it creates .venv first.
+#
+#   make setup        create .venv and install metarl with its dev and bench extras
+#   make test         setup, then the whole test suite on 2 processes (what .ci/run runs)
+#   make lint         ruff check and ruff format --check
+#   make bench-envs   native task vector envs vs Gymnasium SyncVectorEnv (scripts/bench_envs.py)
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Installed only when the venv has no torch: a GPU user's own CUDA build is kept, and pip picks
+# the local CPU wheel on the project machines.
+TORCH ?= torch==2.13.0
+
+.PHONY: setup test lint bench-envs
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+setup: $(PY)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH)"
+	$(PY) -m pip install -e ".[dev,bench]"
+
+test: setup
+	$(PY) -m pytest -n 2 tests
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check metarl tests scripts examples
+
+bench-envs: setup
+	$(PY) scripts/bench_envs.py
