@@ -118,7 +118,9 @@ def run_sb3(args: argparse.Namespace, train: list, test: list) -> dict[str, Any]
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--arms", type=int, default=5)
     p.add_argument("--pulls", type=int, default=10)
     p.add_argument("--steps", type=int, default=300_000, help="env steps of training, each agent")
@@ -140,13 +142,17 @@ def main() -> None:
     print(f"bandit k={args.arms}, n={args.pulls}, {args.steps:,} env steps each, "
           f"{args.test_tasks} held-out bandits, {platform.processor() or platform.machine()}, "
           f"torch threads {args.threads}")  # fmt: skip
-    print("| agent | device | parallel envs | env steps/s (whole training) | wall s | held-out return |")
+    print(
+        "| agent | device | parallel envs | env steps/s (whole training) | wall s | held-out return |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['agent']} | {r['device']} | {r['num_envs']} | {r['steps_per_s']:,.0f} | "
               f"{r['wall_s']:.1f} | {r['return_mean']:.2f} ± {r['return_ci95']:.2f} |")  # fmt: skip
     if len(rows) == 2:
-        print(f"speed ratio metarl / RecurrentPPO: {rows[0]['steps_per_s'] / rows[1]['steps_per_s']:.1f}x")
+        print(
+            f"speed ratio metarl / RecurrentPPO: {rows[0]['steps_per_s'] / rows[1]['steps_per_s']:.1f}x"
+        )
     if torch.cuda.is_available():
         rows[0]["gpu"] = torch.cuda.get_device_name()
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
