@@ -18,9 +18,9 @@ import platform
 import time
 from pathlib import Path
 
+import classic_bandits  # scripts/ is on sys.path when run as a script
 import torch
 
-import classic_bandits  # scripts/ is on sys.path when run as a script
 from metarl import cli, train
 from metarl.evaluation import AdaptationCurve
 from metarl.runs import RunDir

@@ -57,7 +57,9 @@ def resolve_device(device: str | torch.device) -> torch.device:
     except RuntimeError:
         raise TaskError(f"unknown device {device!r}: use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise TaskError(f"--device {device} was asked for but torch sees no CUDA GPU: use --device cpu")
+        raise TaskError(
+            f"--device {device} was asked for but torch sees no CUDA GPU: use --device cpu"
+        )
     return dev
 
 
