@@ -31,7 +31,7 @@ from gymnasium.vector.utils import batch_space
 from metarl.envs import rng as crng
 from metarl.envs.family import MetaEnv, Task, TaskError
 
-_PENDING_LIMIT = 64
+_BATCH_LIMIT = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,8 +84,11 @@ class TaskVectorEnv(VectorEnv):
         self.action_space = batch_space(family.action_space, num_envs)
         self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
         self.horizon = family.horizon
-        self._current: list[Task] = [family.task] * num_envs
-        self._pending: list[tuple[TaskBatch, torch.Tensor, torch.Tensor | None]] = []
+        # Which task each sub-env holds, on the device: batch number and index into that batch.
+        default = TaskBatch((family.task,), {})
+        self._batches: list[TaskBatch | None] = [default]
+        self._batch_of = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
+        self._index_of = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
 
     # --- tasks -----------------------------------------------------------------------------
     def stack_tasks(self, tasks: Sequence[Task]) -> TaskBatch:
@@ -118,27 +121,36 @@ class TaskVectorEnv(VectorEnv):
         No host sync for native envs.
         """
         self._assign(batch, index, mask)
-        self._pending.append((batch, index, mask))
-        if len(self._pending) > _PENDING_LIMIT:
-            self._resolve_pending()
+        number = self._batch_number(batch)
+        if mask is None:
+            self._batch_of = torch.full_like(self._batch_of, number)
+            self._index_of = index.to(self.device, torch.int64)
+        else:
+            self._batch_of = torch.where(mask, number, self._batch_of)
+            self._index_of = torch.where(mask, index, self._index_of)
+
+    def _batch_number(self, batch: TaskBatch) -> int:
+        for i, known in enumerate(self._batches):
+            if known is batch:
+                return i
+        if len(self._batches) >= _BATCH_LIMIT:  # forget batches no sub-env holds any more
+            used = set(self._batch_of.unique().tolist())
+            self._batches = [b if i in used else None for i, b in enumerate(self._batches)]
+            free = next((i for i, b in enumerate(self._batches) if b is None), None)
+            if free is not None:
+                self._batches[free] = batch
+                return free
+        self._batches.append(batch)
+        return len(self._batches) - 1
 
     def _assign(self, batch: TaskBatch, index: torch.Tensor, mask: torch.Tensor | None) -> None:
         raise NotImplementedError
 
-    def _resolve_pending(self) -> None:
-        for batch, index, mask in self._pending:
-            idx = index.tolist()
-            keep = [True] * self.num_envs if mask is None else mask.tolist()
-            for i in range(self.num_envs):
-                if keep[i]:
-                    self._current[i] = batch.tasks[idx[i]]
-        self._pending.clear()
-
     @property
     def tasks(self) -> list[Task]:
         """The task of each sub-env (a host sync: for logging and saving, not for rollouts)."""
-        self._resolve_pending()
-        return list(self._current)
+        pairs = zip(self._batch_of.tolist(), self._index_of.tolist())
+        return [self._batches[b].tasks[i] for b, i in pairs]  # type: ignore[union-attr]
 
     # --- helpers ---------------------------------------------------------------------------
     def _reset_mask(self, options: dict[str, Any] | None) -> torch.Tensor | None:
@@ -287,13 +299,11 @@ class GymTaskVectorEnv(TaskVectorEnv):
         super().__init__(family.unwrapped, len(env_fns), device)
 
     def _assign(self, batch: TaskBatch, index: torch.Tensor, mask: torch.Tensor | None) -> None:
-        self._resolve_pending()
+        current = self.tasks
         idx = index.tolist()
         keep = [True] * self.num_envs if mask is None else mask.tolist()
-        for i in range(self.num_envs):
-            if keep[i]:
-                self._current[i] = batch.tasks[idx[i]]
-        self.env.set_attr("task", list(self._current))
+        new = [batch.tasks[idx[i]] if keep[i] else current[i] for i in range(self.num_envs)]
+        self.env.set_attr("task", new)
 
     def _to_tensor(self, x: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
         return torch.as_tensor(np.asarray(x), dtype=dtype, device=self.device)
