@@ -6,10 +6,9 @@ loops are over pulls, steps and episodes. Every algorithm draws its randomness f
 seeded by ``seed`` (sub-env ``i`` gets ``seed + i``), so all algorithms evaluated with the same
 ``seed`` on the same tasks see the same counter-based reward/transition draws.
 
-Seed the policy's generator with something other than ``np.random.default_rng(seed)`` when the
-tasks come from ``family_tasks(..., "train", n, seed)``: that split's generator is
-``default_rng(SeedSequence([seed, 0]))``, the same stream as ``default_rng(seed)``, and random
-tie-breaking would then read the arm means (greedy scored 7.8 instead of 6.6 on n=10, k=5).
+The task splits' generators are salted (``metarl.envs.family.split_rng``), so a policy's own
+``np.random.default_rng(seed)`` never replays the stream that drew the tasks (before the salt,
+random tie-breaking read the arm means and greedy scored 7.8 instead of 6.6 on n=10, k=5).
 
 Bandits (Bernoulli arms, Beta(1, 1) prior, which is the task distribution U[0, 1]):
 
