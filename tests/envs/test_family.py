@@ -129,3 +129,19 @@ def test_gym_make_gives_the_same_family() -> None:
     assert env.unwrapped.horizon == 5
     assert isinstance(env.unwrapped, MetaEnv)
     assert np.array_equal(env.reset(seed=0)[0], np.zeros(2, dtype=np.float32))
+
+
+def test_example_family_rejects_bad_input() -> None:
+    from examples.windy_line import WindyLineTask
+
+    with pytest.raises(TaskError, match=r"max_wind must lie in \[0, step_size=0.1\), got 0.5"):
+        make_env(EXAMPLE, max_wind=0.5)
+    env = make_family(EXAMPLE)
+    with pytest.raises(TaskError, match=r"wind must lie in \[-0.05, 0.05\], got 0.2"):
+        env.set_task(WindyLineTask(target=0.0, wind=0.2))
+    env.reset(seed=0)
+    with pytest.raises(
+        TaskError, match=r"action 3 is not valid: use 0 \(left\), 1 \(stay\) or 2 \(right\)"
+    ):
+        env.step(3)
+    assert env.oracle_return(WindyLineTask(target=0.5, wind=0.02)) > -5.0  # reaches it in 5 steps
