@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from metarl import cli
@@ -101,9 +102,14 @@ def resolve_config(args: Any) -> Any:
 
 
 def check_setup(config: Any) -> None:
-    """Fail early (before anything is written) on a bad family parameter or device."""
+    """Fail early (before anything is written) on a bad family parameter or device.
+
+    Also applies ``config.threads`` (a process-wide torch setting; the CLI owns the process).
+    """
     make_family(config.env, **config.env_kwargs).close()
     resolve_device(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

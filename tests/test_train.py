@@ -113,7 +113,9 @@ def test_cuda_without_cuda_is_a_clear_error(tmp_path: Path, capsys) -> None:
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    assert run_cli(train, ["--env", "bandit", "--device", "cuda", "--out", str(tmp_path / "r")]) == 2
+    assert (
+        run_cli(train, ["--env", "bandit", "--device", "cuda", "--out", str(tmp_path / "r")]) == 2
+    )
     assert "no CUDA" in capsys.readouterr().err
 
 
