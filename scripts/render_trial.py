@@ -4,7 +4,7 @@
     python scripts/render_trial.py --run runs/rl2-cheetah-vel-0 --out trial.mp4  # trained agent
 
 Without ``--run`` the task is held-out task ``--task-index`` of ``family_tasks(env, "test", ...,
-seed=--seed)`` and the actions are uniformly random. With ``--run`` the env, its parameters, the
+seed=--seed)`` (family parameters from ``--env-kwargs``) and the actions are uniformly random. With ``--run`` the env, its parameters, the
 held-out tasks (``tasks.json``) and the trial length come from the run directory, and an RL² agent
 acts from its checkpoint (sampling its actions, as in its evaluation). Other agents have no
 per-step acting interface yet: their runs are rendered with random actions, and the script says so.
@@ -130,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--env", default="cheetah-vel", help="family (ignored with --run)")
+    p.add_argument(
+        "--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="family parameters"
+    )
     p.add_argument("--run", default=None, help="a run directory: its env, tasks and agent")
     p.add_argument("--task-index", type=int, default=0, help="which held-out task")
     p.add_argument("--episodes", type=int, default=None, help="episodes (default: the run's, 2)")
@@ -151,8 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         env_name, env_kwargs = config.env, dict(config.env_kwargs)
         episodes = args.episodes or getattr(config, "episodes_per_trial", 2)
     else:
-        env_name, env_kwargs, episodes = args.env, {}, args.episodes or 2
-        tasks = family_tasks(env_name, "test", args.task_index + 1, seed=args.seed)
+        env_name, env_kwargs = args.env, cli.parse_kwargs(args.env_kwargs)
+        episodes = args.episodes or 2
+        tasks = family_tasks(env_name, "test", args.task_index + 1, seed=args.seed, **env_kwargs)
     if args.task_index >= len(tasks):
         cli.fail(f"--task-index {args.task_index}: the run has {len(tasks)} held-out tasks")
     task = tasks[args.task_index]

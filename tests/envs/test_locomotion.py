@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
@@ -286,6 +289,33 @@ def test_render_rgb_array(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
     assert frame.std() > 0 and not np.array_equal(first, frame)
     env.close()
     assert cls().render() is None
+
+
+@pytest.mark.skipif(not _egl_available(), reason="no headless OpenGL backend (EGL)")
+@pytest.mark.parametrize("name", FAMILIES)
+def test_gymnasium_check_env_with_its_render_check(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUJOCO_GL", "egl")
+    env = make_env(name, horizon=20, render_mode="rgb_array", width=64, height=48)
+    gym_check_env(env.unwrapped, skip_render_check=False)
+    env.close()
+
+
+@pytest.mark.skipif(not _egl_available(), reason="no headless OpenGL backend (EGL)")
+def test_render_trial_script_writes_a_gif(tmp_path: Path) -> None:
+    path = Path(__file__).resolve().parents[2] / "scripts" / "render_trial.py"
+    spec = importlib.util.spec_from_file_location("render_trial", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "trial.gif"
+    argv = ["--env", "ant-goal", "--env-kwargs", "horizon=3", "--width", "32", "--height", "24"]
+    assert script.main([*argv, "--every", "1", "--out", str(out)]) == 0
+    assert iio.imread(out, index=None).shape == (6, 24, 32, 3)  # 2 episodes of 3 steps
+    with pytest.raises(SystemExit) as exc:
+        script.main([*argv, "--out", str(tmp_path / "trial.avi")])
+    assert exc.value.code == 2
 
 
 def test_gymnasium_render_mode_is_checked() -> None:
