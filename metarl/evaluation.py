@@ -22,20 +22,20 @@ Files (:meth:`AdaptationCurve.save`, all written atomically into one directory):
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from metarl.fileio import atomic_write
 
 __all__ = [
     "CSV_NAME",
@@ -380,10 +380,10 @@ class AdaptationCurve:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_json(), indent=1, default=_json_default)
-        _atomic_write(out / JSON_NAME, lambda f: f.write(text.encode()))
-        _atomic_write(out / CSV_NAME, lambda f: f.write(self.to_csv().encode()))
+        atomic_write(out / JSON_NAME, lambda f: f.write(text.encode()))
+        atomic_write(out / CSV_NAME, lambda f: f.write(self.to_csv().encode()))
         fig = self.figure()
-        _atomic_write(out / PNG_NAME, lambda f: fig.savefig(f, format="png", dpi=120))
+        atomic_write(out / PNG_NAME, lambda f: fig.savefig(f, format="png", dpi=120))
         return out / JSON_NAME
 
     @classmethod
@@ -554,7 +554,7 @@ def plot_curves(
     fig.suptitle(title or f"adaptation on {envs}")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=120))
+    atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=120))
     return out
 
 
@@ -588,21 +588,6 @@ def _json_default(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON-serializable")
-
-
-def _atomic_write(path: Path, write: Callable[[Any], object]) -> None:
-    """Call ``write(binary_file)`` on a temp file next to ``path``, then move it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _plot_band(

@@ -12,20 +12,19 @@ Layout of ``runs/<agent>-<env>-<seed>/``::
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 
 from metarl import config as cfg
 from metarl.envs.family import Task, TaskError, tasks_from_json, tasks_to_json
+from metarl.fileio import atomic_write
 
 CONFIG = "config.json"
 CHECKPOINT = "checkpoint.pt"
@@ -36,22 +35,6 @@ EVAL = "eval"
 
 class RunError(ValueError):
     """A run directory is missing, incomplete, corrupt or would be overwritten."""
-
-
-def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Write ``path`` through ``write(file)`` into a temp file in the same folder, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _write_json(path: Path, data: Any) -> None:
