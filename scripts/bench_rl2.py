@@ -5,7 +5,7 @@ same env-step budget; then both play one trial on each of the same held-out band
 (``family_tasks("bandit", "test", N, seed)``). Reported: env steps per second of whole training
 (collection + updates, wall clock) and the mean total reward over the held-out trials.
 
-    python scripts/bench_rl2.py                                   # CPU, both, 300k steps
+    python scripts/bench_rl2.py                                   # CPU, both, 200k steps
     python scripts/bench_rl2.py --device cuda --num-envs 8192 --steps 50000000 --skip-sb3
 
 RecurrentPPO (an LSTM policy) sees the same trial observation as metarl's RL²: the previous
@@ -123,8 +123,11 @@ def main() -> None:
     )
     p.add_argument("--arms", type=int, default=5)
     p.add_argument("--pulls", type=int, default=10)
-    p.add_argument("--steps", type=int, default=300_000, help="env steps of training, each agent")
-    p.add_argument("--num-envs", type=int, default=1024, help="metarl's parallel trials")
+    p.add_argument("--steps", type=int, default=200_000, help="env steps of training, each agent")
+    p.add_argument(
+        "--num-envs", type=int, default=128,
+        help="metarl's parallel trials (128: enough PPO updates in a 200k-step budget)",
+    )  # fmt: skip
     p.add_argument("--sb3-envs", type=int, default=8, help="RecurrentPPO's DummyVecEnv size")
     p.add_argument("--device", default="cpu")
     p.add_argument("--test-tasks", type=int, default=1000)
