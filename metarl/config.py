@@ -122,19 +122,19 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("rl2", "cheetah-vel"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
-        eval_tasks=40,
+        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8,
     ),
     ("rl2", "cheetah-dir"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
-        eval_tasks=40,
+        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8,
     ),
     ("rl2", "ant-dir"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
-        eval_tasks=40,
+        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8,
     ),
     ("rl2", "ant-goal"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
-        eval_tasks=40,
+        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8,
     ),
 }  # fmt: skip
 
