@@ -181,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=5, help="untimed steps before each timing")
     p.add_argument("--repeats", type=int, default=3, help="timings per env (best reported)")
     p.add_argument("--out", default="docs/bench_locomotion.json", help="JSON output")
-    args = p.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = p.parse_args(given)
     if min(args.sizes) < 1 or args.steps < 1 or args.repeats < 1 or args.warmup < 0:
         p.error("--sizes, --steps and --repeats must be >= 1, --warmup >= 0")
 
@@ -198,8 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
     record = {
-        "command": "python scripts/bench_locomotion.py "
-        + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python scripts/bench_locomotion.py", *given]),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "wall_seconds": time.perf_counter() - started,
