@@ -22,8 +22,8 @@ ant-goal        goal uniform in a disk of radius 3  U[-3, 3]² (pytorch-maml-rl)
                 −L2 distance, no termination        and ctrl cost 0.1 (VariBAD)
 ==============  ==================================  =======================================
 
-Rewards drop the contact cost of the rllab/Gymnasium ants (it needs ``cfrc_ext``, zero in many
-mujoco-py ports anyway) and the observations leave out contact forces: the cheetah observes
+Rewards drop the small contact cost of the rllab and Gymnasium ants (Ant-v5 weighs the squared
+clipped contact forces by 5e-4) and the observations leave out contact forces: the cheetah observes
 ``qpos[1:]`` and ``qvel`` (17 numbers), the ant ``qpos[2:]`` and ``qvel`` (27), ant-goal all of
 ``qpos`` and ``qvel`` (29: it must know where it is to reach a goal). Velocities are the root's
 planar displacement over the step divided by ``dt``, from ``qpos`` (the state after the step).
@@ -179,7 +179,8 @@ class LocomotionEnv(MetaEnv[TaskT]):
     :meth:`validate_task`, :meth:`task_arrays` and :meth:`reward`. Observation: float32
     ``(obs_dim,)`` (``qpos[obs_skip:]`` then ``qvel``); action: the robot's controls in
     ``[-1, 1]``, float32 ``(nu,)``. Episodes truncate after ``horizon`` steps and terminate early
-    only when ``terminate_when_unhealthy`` and the robot falls. ``step`` returns an empty info.
+    only when ``terminate_when_unhealthy`` and the robot is unhealthy (ants: a non-finite state
+    or the torso height outside ``healthy_z_range``). ``step`` returns an empty info.
 
     Reset noise is Gymnasium's: ``qpos = init_qpos + U[-s, s]`` and ``qvel = init_qvel + s·N(0, 1)``
     with ``s = reset_noise_scale``, drawn from ``self.np_random`` (seeded by ``reset(seed=...)``).
