@@ -93,7 +93,10 @@ class RunDir:
         """The last checkpoint, on the CPU; :class:`RunError` if missing or corrupt."""
         file = self.path / CHECKPOINT
         if not file.is_file():
-            raise RunError(f"{file} does not exist: there is nothing to resume or evaluate yet")
+            raise RunError(
+                f"{file} does not exist: the run stopped before its first checkpoint, so there is "
+                f"nothing to resume or evaluate; delete {self.path} and start it again"
+            )
         try:
             state = torch.load(file, map_location="cpu", weights_only=False)
         except Exception as e:  # torch raises many kinds for a damaged file

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -34,6 +35,8 @@ def train_setting(n: int, k: int, args: argparse.Namespace) -> tuple[AdaptationC
     """Train (or resume, or reuse) the run of one setting; return its curve and run info."""
     out = Path(args.runs) / f"repro-bandit-n{n}-k{k}-s{args.seed}"
     steps = args.steps or STEPS[(n, k)]
+    if (out / "config.json").exists() and not (out / "checkpoint.pt").exists():
+        shutil.rmtree(out)  # killed before its first checkpoint: nothing to keep
     if (out / "checkpoint.pt").exists():
         argv = ["--resume", str(out), "--steps", str(steps), "--device", args.device]
     else:
