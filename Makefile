@@ -6,6 +6,7 @@
 #   make test         setup, then the whole test suite on 2 processes (what .ci/run runs)
 #   make lint         ruff check and ruff format --check
 #   make bench-envs   native task vector envs vs Gymnasium SyncVectorEnv (scripts/bench_envs.py)
+#   make render-deps  Debian packages for headless MuJoCo rendering (EGL), as root
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,7 +15,7 @@ PY := $(VENV)/bin/python
 # the local CPU wheel on the project machines.
 TORCH ?= torch==2.13.0
 
-.PHONY: help setup train test lint bench-envs
+.PHONY: help setup train test lint bench-envs render-deps
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -38,3 +39,6 @@ lint: setup
 
 bench-envs: setup
 	$(PY) scripts/bench_envs.py
+
+render-deps:
+	apt-get update && apt-get install -y libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0

@@ -14,10 +14,10 @@ family          default (MAML lineage)              other values in use
 cheetah-vel     v* ~ U[0, 2], horizon 200           U[0, 3] (VariBAD, AMAGO); horizon 100
                 ctrl cost 0.05·|a|²                 (pytorch-maml-rl, garage examples)
 cheetah-dir     direction ±1, ctrl cost 0.05·|a|²   horizon 100 (reproductions)
-ant-dir         forward/backward, survive 0.05,     a direction on the unit circle
-                ctrl cost 0.005·|a|²                (ProMP, VariBAD's 2-D variant); survive
-                                                    1.0 and ctrl cost 0.5 (Gymnasium Ant-v5,
-                                                    VariBAD)
+ant-dir         a direction on the unit circle      forward/backward (the MAML paper:
+                (ProMP, VariBAD's 2-D variant),     ``directions="forward-backward"``);
+                survive 0.05, ctrl cost 0.005·|a|²  survive 1.0 and ctrl cost 0.5
+                                                    (Gymnasium Ant-v5, VariBAD)
 ant-goal        goal uniform in a disk of radius 3  U[-3, 3]² (pytorch-maml-rl); L1 distance
                 −L2 distance, no termination        and ctrl cost 0.1 (VariBAD)
 ==============  ==================================  =======================================
@@ -549,8 +549,9 @@ class AntDirEnv(LocomotionEnv[PlanarDirectionTask]):
     ``healthy_z_range``), if ``terminate_when_unhealthy``.
 
     Args:
-        directions: ``"forward-backward"`` (default, MAML: d = (±1, 0) with probability 1/2) or
-            ``"circle"`` (d uniform on the unit circle, as ProMP's and VariBAD's 2-D variants).
+        directions: ``"circle"`` (default: d uniform on the unit circle, as ProMP's and VariBAD's
+            2-D variants) or ``"forward-backward"`` (the MAML paper: d = (±1, 0), each with
+            probability 1/2).
         horizon: steps per episode (MAML: 200).
         ctrl_cost_weight: 0.005 as in the MAML reference code (rllab's 0.5·1e-2); Gymnasium's
             Ant-v5 and VariBAD: 0.5.
@@ -560,8 +561,9 @@ class AntDirEnv(LocomotionEnv[PlanarDirectionTask]):
         reset_noise_scale: Gymnasium's reset noise (0.1).
         render_mode, width, height: ``"rgb_array"`` frames of ``height × width`` pixels.
 
-    References: random = uniformly random actions (Monte Carlo; about +8 forward and -2 backward
-    per 200-step episode with the default survive bonus, which contributes +10). Oracle: none is
+    References: random = uniformly random actions (Monte Carlo; with ``"forward-backward"``
+    about +8 forward and -2 backward per 200-step episode, of which the default survive bonus
+    contributes +10). Oracle: none is
     stated (running speed has no known optimum for this robot).
     """
 
@@ -571,7 +573,7 @@ class AntDirEnv(LocomotionEnv[PlanarDirectionTask]):
 
     def __init__(
         self,
-        directions: str = "forward-backward",
+        directions: str = "circle",
         horizon: int = 200,
         ctrl_cost_weight: float = 0.005,
         healthy_reward: float = 0.05,

@@ -175,8 +175,9 @@ def test_sampled_tasks_follow_the_parameters() -> None:
     assert all(1.0 <= t.velocity <= 3.0 for t in vel.sample_tasks(50, rng))
     assert all(3.0 <= t.velocity <= 4.0 for t in vel.sample_test_tasks(50, rng))
     assert {t.direction for t in HalfCheetahDirEnv().sample_tasks(50, rng)} == {-1.0, 1.0}
-    assert {t.direction for t in AntDirEnv().sample_tasks(50, rng)} == {(1.0, 0.0), (-1.0, 0.0)}
-    circle = AntDirEnv(directions="circle").sample_tasks(50, rng)
+    fwd_bwd = AntDirEnv(directions="forward-backward").sample_tasks(50, rng)
+    assert {t.direction for t in fwd_bwd} == {(1.0, 0.0), (-1.0, 0.0)}
+    circle = AntDirEnv().sample_tasks(50, rng)  # the default
     assert np.allclose([np.hypot(*t.direction) for t in circle], 1.0)
     goals = np.array([t.goal for t in AntGoalEnv(radius=2.0).sample_tasks(200, rng)])
     assert np.all(np.hypot(goals[:, 0], goals[:, 1]) <= 2.0)
@@ -219,8 +220,13 @@ def test_bad_parameters_raise_one_clear_error(name: str, kwargs: dict, match: st
     ("cls", "kwargs", "task", "match"),
     [
         (HalfCheetahDirEnv, {}, DirectionTask(0.5), "unknown direction"),
-        (AntDirEnv, {}, PlanarDirectionTask((0.0, 1.0)), "unknown direction"),
-        (AntDirEnv, {"directions": "circle"}, PlanarDirectionTask((1.0, 1.0)), "unit vector"),
+        (
+            AntDirEnv,
+            {"directions": "forward-backward"},
+            PlanarDirectionTask((0.0, 1.0)),
+            "unknown direction",
+        ),
+        (AntDirEnv, {}, PlanarDirectionTask((1.0, 1.0)), "unit vector"),
         (HalfCheetahVelEnv, {}, VelocityTask(float("nan")), "finite"),
         (AntGoalEnv, {}, GoalTask((0.0, float("inf"))), "finite"),
         (HalfCheetahVelEnv, {}, DirectionTask(1.0), "takes a VelocityTask"),
