@@ -38,6 +38,10 @@ def tiny_train(out: Path, env: str, steps: int, *extra: str) -> int:
         ("tabular-mdp", ["--episodes-per-trial", "2", "--env-kwargs", "horizon=3"]),
         ("nav", ["--episodes-per-trial", "2", "--env-kwargs", "horizon=5"]),
         ("examples.windy_line:WindyLine-v0", ["--episodes-per-trial", "2"]),
+        *[
+            (name, ["--episodes-per-trial", "2", "--env-kwargs", "horizon=5"])
+            for name in ("cheetah-vel", "cheetah-dir", "ant-dir", "ant-goal")
+        ],
     ],
 )
 def test_tiny_run_writes_every_file_and_evaluates(tmp_path: Path, env: str, extra: list) -> None:
