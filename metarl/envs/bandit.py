@@ -101,7 +101,6 @@ class BanditVectorEnv(BatchedMetaEnv):
         self._obs = torch.zeros(num_envs, 1, device=self.device)
 
     def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:
-        self.t = torch.where(mask, 0, self.t)
         return self._obs.clone()
 
     def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -884,57 +884,41 @@ class LocomotionVectorEnv(TaskVectorEnv):
         self.family.close()
 
 
-class HalfCheetahVelVectorEnv(LocomotionVectorEnv):
+class _FamilyVectorEnv(LocomotionVectorEnv):
+    """A locomotion vector env built from its family's constructor arguments (``kwargs``)."""
+
+    family_cls: ClassVar[type[LocomotionEnv]]
+
+    def __init__(
+        self,
+        num_envs: int,
+        device: str | torch.device = "cpu",
+        nthread: int = 0,
+        validate_actions: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(self.family_cls(**kwargs), num_envs, device, nthread, validate_actions)
+
+
+class HalfCheetahVelVectorEnv(_FamilyVectorEnv):
     """Batched :class:`HalfCheetahVelEnv`; ``kwargs`` are its constructor arguments."""
 
-    def __init__(
-        self,
-        num_envs: int,
-        device: str | torch.device = "cpu",
-        nthread: int = 0,
-        validate_actions: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(HalfCheetahVelEnv(**kwargs), num_envs, device, nthread, validate_actions)
+    family_cls = HalfCheetahVelEnv
 
 
-class HalfCheetahDirVectorEnv(LocomotionVectorEnv):
+class HalfCheetahDirVectorEnv(_FamilyVectorEnv):
     """Batched :class:`HalfCheetahDirEnv`; ``kwargs`` are its constructor arguments."""
 
-    def __init__(
-        self,
-        num_envs: int,
-        device: str | torch.device = "cpu",
-        nthread: int = 0,
-        validate_actions: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(HalfCheetahDirEnv(**kwargs), num_envs, device, nthread, validate_actions)
+    family_cls = HalfCheetahDirEnv
 
 
-class AntDirVectorEnv(LocomotionVectorEnv):
+class AntDirVectorEnv(_FamilyVectorEnv):
     """Batched :class:`AntDirEnv`; ``kwargs`` are its constructor arguments."""
 
-    def __init__(
-        self,
-        num_envs: int,
-        device: str | torch.device = "cpu",
-        nthread: int = 0,
-        validate_actions: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(AntDirEnv(**kwargs), num_envs, device, nthread, validate_actions)
+    family_cls = AntDirEnv
 
 
-class AntGoalVectorEnv(LocomotionVectorEnv):
+class AntGoalVectorEnv(_FamilyVectorEnv):
     """Batched :class:`AntGoalEnv`; ``kwargs`` are its constructor arguments."""
 
-    def __init__(
-        self,
-        num_envs: int,
-        device: str | torch.device = "cpu",
-        nthread: int = 0,
-        validate_actions: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(AntGoalEnv(**kwargs), num_envs, device, nthread, validate_actions)
+    family_cls = AntGoalEnv

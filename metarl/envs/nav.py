@@ -155,7 +155,6 @@ class NavVectorEnv(BatchedMetaEnv):
         self.pos = torch.zeros(num_envs, 2, device=self.device)
 
     def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:
-        self.t = torch.where(mask, 0, self.t)
         self.pos = torch.where(mask[:, None], 0.0, self.pos)
         return self.pos.clone()
 

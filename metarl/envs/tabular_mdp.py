@@ -175,7 +175,6 @@ class TabularMDPVectorEnv(BatchedMetaEnv):
         return obs.scatter_(1, self.state[:, None], 1.0)
 
     def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:
-        self.t = torch.where(mask, 0, self.t)
         s = self.family.num_states
         start = (self.uniforms(0) * s).to(torch.int64).clamp(max=s - 1)
         self.state = torch.where(mask, start, self.state)

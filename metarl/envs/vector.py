@@ -236,7 +236,7 @@ class BatchedMetaEnv(TaskVectorEnv):
         if seed is not None or not self._seeded:
             self._seed(seed, mask)
         all_envs = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
-        obs = self._reset_state(all_envs if mask is None else mask)
+        obs = self._start_episodes(all_envs if mask is None else mask)
         return obs, {}
 
     def _seed(self, seed: int | list[int] | None, mask: torch.Tensor | None) -> None:
@@ -264,8 +264,13 @@ class BatchedMetaEnv(TaskVectorEnv):
         self.t = self.t + 1
         truncated = (self.t >= self.horizon) & ~terminated
         done = terminated | truncated
-        next_obs = self._reset_state(done)
+        next_obs = self._start_episodes(done)
         return next_obs, reward, terminated, truncated, {"final_obs": obs, "_final_obs": done}
+
+    def _start_episodes(self, mask: torch.Tensor) -> torch.Tensor:
+        """Zero the step count and start a new episode where ``mask``; all observations."""
+        self.t = torch.where(mask, 0, self.t)
+        return self._reset_state(mask)
 
     def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:
         """Start a new episode in the sub-envs where ``mask``; return all observations."""
