@@ -139,6 +139,11 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
 }  # fmt: skip
 
 
+def agent_of(config: Any) -> str:
+    """The ``--agent`` name of a config object."""
+    return next(name for name, cls in AGENT_CONFIGS.items() if isinstance(config, cls))
+
+
 def preset(agent: str, env: str) -> Any:
     """The config of ``agent`` on ``env`` with the preset's defaults (class defaults otherwise)."""
     if agent not in AGENT_CONFIGS:

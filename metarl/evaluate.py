@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from metarl import cli
 from metarl.agents import AGENTS
+from metarl.config import agent_of
 from metarl.envs import make_family
 from metarl.runs import RunDir
 from metarl.train import check_setup, evaluate_and_save
@@ -34,8 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     state = run.load_checkpoint()
     family = make_family(config.env, **config.env_kwargs)
     tasks = run.load_tasks(family.task_type)
-    agent_name = type(config).__name__.removesuffix("Config").lower()
-    agent = AGENTS[agent_name](config, tasks)
+    agent = AGENTS[agent_of(config)](config, tasks)
     agent.load_state_dict(state["agent"])
     evaluate_and_save(agent, tasks, run, {"evaluated_from": str(run.path)})
     return 0

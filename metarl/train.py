@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from metarl import cli
 from metarl.agents import AGENTS
-from metarl.config import AGENT_CONFIGS, ConfigError, field_docs, preset
+from metarl.config import AGENT_CONFIGS, ConfigError, agent_of, field_docs, preset
 from metarl.envs import BUILTIN_FAMILIES, family_tasks, make_family, resolve_env_id
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
@@ -120,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.resume:
         run = RunDir.open(args.resume)
         config = run.load_config()
+        agent = agent_of(config)
         extra = {k: getattr(args, k) for k in ("steps", "device") if getattr(args, k) is not None}
         config = dataclasses.replace(config, **extra)
         config.validate()
@@ -128,12 +129,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:
             run.save_config(config)
     else:
+        agent = args.agent
         config = resolve_config(args)
         check_setup(config)
         out = args.out or f"runs/{args.agent}-{config.env.replace('/', '_')}-{config.seed}"
         run = RunDir.create(out, config)
         state = None
-    return train(args.agent, config, run, state)
+    return train(agent, config, run, state)
 
 
 def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | None) -> int:
