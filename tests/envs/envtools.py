@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import torch
 
+from metarl.envs import family_tasks, make_vector_env
 from metarl.envs.vector import TaskVectorEnv
 
 NATIVE_FAMILIES = ("bandit", "tabular-mdp", "nav")
@@ -62,3 +63,36 @@ def assert_same(a: Any, b: Any, where: str = "") -> None:
         assert torch.equal(a, b), f"{where}: {a} != {b}"
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def scenario_env(
+    name: str,
+    mode: str,
+    kwargs: dict[str, Any],
+    n: int,
+    steps: int,
+    events_at: tuple[int, int, int],
+) -> tuple[TaskVectorEnv, list]:
+    """Run a fixed script on a fresh vector env; return the env (still open) and its records.
+
+    Tasks, seeds and actions are fixed. At the steps ``events_at`` it resets a mask of sub-envs
+    unseeded, resets the others with a new seed, and switches every sub-env to new tasks.
+    """
+    env = make_vector_env(name, n, mode=mode, **kwargs)
+    tasks = family_tasks(name, "train", n, seed=0, **kwargs)
+    new_tasks = family_tasks(name, "test", n, seed=0, **kwargs)
+    actions = random_actions(env.single_action_space, (steps, n), seed=1)
+    mask = torch.arange(n) % 3 == 0
+    masked, reseeded, switched = events_at
+    obs, _ = env.reset(seed=11, options={"tasks": tasks})
+    record: list = [obs]
+    for t in range(steps):
+        if t == masked:
+            record.append(env.reset(options={"reset_mask": mask})[0])
+        if t == reseeded:
+            record.append(env.reset(seed=500, options={"reset_mask": ~mask})[0])
+        if t == switched:
+            record.append(env.reset(options={"tasks": new_tasks})[0])
+        record.append(step_record(env, actions[t]))
+    assert env.tasks == new_tasks
+    return env, record

@@ -11,7 +11,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
-from envtools import assert_same, random_actions, step_record
+from envtools import assert_same, random_actions, scenario_env
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -69,22 +69,7 @@ def scenario(name: str, mode: str, kwargs: dict[str, Any], n: int = 5, steps: in
 
     The last record holds the physics state ``(qpos, qvel)`` of every sub-env, float64.
     """
-    env = make_vector_env(name, n, mode=mode, **kwargs)
-    tasks = family_tasks(name, "train", n, seed=0, **kwargs)
-    new_tasks = family_tasks(name, "test", n, seed=0, **kwargs)
-    actions = random_actions(env.single_action_space, (steps, n), seed=1)
-    mask = torch.arange(n) % 3 == 0
-    obs, _ = env.reset(seed=11, options={"tasks": tasks})
-    record: list = [obs]
-    for t in range(steps):
-        if t == 5:
-            record.append(env.reset(options={"reset_mask": mask})[0])
-        if t == 12:
-            record.append(env.reset(seed=500, options={"reset_mask": ~mask})[0])
-        if t == 20:
-            record.append(env.reset(options={"tasks": new_tasks})[0])
-        record.append(step_record(env, actions[t]))
-    assert env.tasks == new_tasks
+    env, record = scenario_env(name, mode, kwargs, n, steps, events_at=(5, 12, 20))
     record.append(_physics_state(env))
     env.close()
     return record

@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from envtools import EXAMPLE, NATIVE_FAMILIES, assert_same, random_actions, step_record
+from envtools import (
+    EXAMPLE,
+    NATIVE_FAMILIES,
+    assert_same,
+    random_actions,
+    scenario_env,
+    step_record,
+)
 
 from metarl.envs import TaskError, family_tasks, make_env, make_vector_env
 from metarl.envs.bandit import BanditTask
@@ -35,22 +42,7 @@ CONFIGS = [
 
 def scenario(name: str, mode: str, kwargs: dict[str, Any], n: int = 6, steps: int = 40) -> list:
     """Tasks, seeds and actions fixed; autoresets, masked resets (seeded or not) and a task switch."""
-    env = make_vector_env(name, n, mode=mode, **kwargs)
-    tasks = family_tasks(name, "train", n, seed=0, **kwargs)
-    new_tasks = family_tasks(name, "test", n, seed=0, **kwargs)
-    actions = random_actions(env.single_action_space, (steps, n), seed=1)
-    mask = torch.arange(n) % 3 == 0
-    obs, _ = env.reset(seed=11, options={"tasks": tasks})
-    record: list = [obs]
-    for t in range(steps):
-        if t == 9:
-            record.append(env.reset(options={"reset_mask": mask})[0])
-        if t == 17:
-            record.append(env.reset(seed=500, options={"reset_mask": ~mask})[0])
-        if t == 25:
-            record.append(env.reset(options={"tasks": new_tasks})[0])
-        record.append(step_record(env, actions[t]))
-    assert env.tasks == new_tasks
+    env, record = scenario_env(name, mode, kwargs, n, steps, events_at=(9, 17, 25))
     env.close()
     return record
 
