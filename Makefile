@@ -27,8 +27,15 @@ setup: $(PY)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH)"
 	$(PY) -m pip install -e ".[dev,bench]"
 
+RUN ?= runs/rl2-nav-0
+
+# A second `make train` continues (or, when finished, re-evaluates) the run instead of refusing.
 train: setup
-	$(PY) -m metarl.train --agent rl2 --env nav
+	@if [ -f $(RUN)/checkpoint.pt ]; then \
+		$(PY) -m metarl.train --resume $(RUN); \
+	else \
+		$(PY) -m metarl.train --agent rl2 --env nav --out $(RUN); \
+	fi
 
 test: setup
 	$(PY) -m pytest -n 2 tests
