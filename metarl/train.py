@@ -33,8 +33,8 @@ from metarl.runs import EVAL, RunDir
 _SPECIAL = {"env", "env_kwargs", "seed"}
 
 
-def _field_type(field: dataclasses.Field) -> Any:
-    hint = typing.get_type_hints(AGENT_CONFIGS["rl2"])[field.name]
+def _field_type(config_cls: type, field: dataclasses.Field) -> Any:
+    hint = typing.get_type_hints(config_cls)[field.name]
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     return hint
@@ -69,7 +69,7 @@ def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
     for field in dataclasses.fields(config_cls):
         if field.name in _SPECIAL:
             continue
-        kind = _field_type(field)
+        kind = _field_type(config_cls, field)
         p.add_argument(
             f"--{field.name.replace('_', '-')}",
             type=_bool if kind is bool else kind,
