@@ -48,6 +48,9 @@ class RL2Config:
     """GRU hidden units."""
     lr: float = 3e-4
     """Adam learning rate."""
+    anneal_lr: bool = False
+    """Decay the learning rate linearly from --lr to 0 over --steps (follows a new --steps on
+    --resume)."""
     gamma: float = 0.99
     """Discount per step (across the episodes of a trial)."""
     gae_lambda: float = 0.95

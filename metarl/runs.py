@@ -159,12 +159,12 @@ class MetricsLog:
         atomic_write(self.path, lambda f: f.write(buffer.getvalue().encode()))
 
     def append(self, row: dict[str, float]) -> None:
-        """Write ``row`` (same keys every time)."""
+        """Write ``row``; keys the file's header lacks (a run begun by an older metarl) are left out."""
         new = self.fields is None
         if new:
             self.fields = list(row)
         with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.fields)
+            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
             if new:
                 writer.writeheader()
             writer.writerow(row)

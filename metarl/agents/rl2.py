@@ -206,6 +206,13 @@ class RL2:
             "entropy": entropy, "approx_kl": approx_kl, "clip_frac": clip_frac,
         }  # fmt: skip
 
+    def learning_rate(self) -> float:
+        """This iteration's learning rate: --lr, or with --anneal-lr the share of --steps left."""
+        cfg = self.config
+        if not cfg.anneal_lr:
+            return cfg.lr
+        return cfg.lr * max(0.0, 1.0 - self.env_steps / cfg.steps)
+
     def train_iteration(self) -> dict[str, float]:
         """One rollout of fresh trials and one PPO update. Raises TrainingError on NaN/inf."""
         start = time.perf_counter()
@@ -213,6 +220,9 @@ class RL2:
         gen = torch.Generator(device=self.device).manual_seed(_iteration_seed(seed, it, 0))
         self.trials.generator.manual_seed(_iteration_seed(seed, it, 1))
         rollout, stats = self.collect(gen, env_seed=_iteration_seed(seed, it, 2) % 2**31)
+        lr = self.learning_rate()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         losses = self.update(rollout, gen)
         values = {k: float(v) for k, v in losses.items()}  # one host sync per iteration
         bad = [k for k, v in values.items() if not np.isfinite(v)]
@@ -229,7 +239,7 @@ class RL2:
         elapsed = time.perf_counter() - start
         return {
             "iteration": self.iteration, "env_steps": self.env_steps,
-            "trial_return": mean_trial, "trials": trials, **values,
+            "trial_return": mean_trial, "trials": trials, **values, "lr": lr,
             "sps": steps / elapsed,
         }  # fmt: skip
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import pytest
 import torch
 
 from metarl.agents.rl2 import RL2
@@ -42,3 +43,19 @@ def test_iteration_is_deterministic_given_the_seed() -> None:
     assert a.train_iteration() | {"sps": 0} == b.train_iteration() | {"sps": 0}
     for pa, pb in zip(a.net.parameters(), b.net.parameters()):
         assert torch.equal(pa, pb)
+
+
+def test_anneal_lr_decays_linearly_to_zero_over_the_budget() -> None:
+    config = dataclasses.replace(
+        preset("rl2", "nav"), env_kwargs={"horizon": 5}, num_envs=8, minibatches=2,
+        hidden_size=16, device="cpu", lr=1e-3, anneal_lr=True, steps=240,
+    )  # fmt: skip
+    agent = RL2(config, family_tasks("nav", "train", 16, 0))
+    # each iteration is one 10-step trial on 8 envs: 80 env steps
+    rates = [agent.train_iteration()["lr"] for _ in range(3)]
+    assert rates == pytest.approx([1e-3, 1e-3 * 2 / 3, 1e-3 / 3])
+    assert agent.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 / 3)
+    constant = RL2(
+        dataclasses.replace(config, anneal_lr=False), family_tasks("nav", "train", 16, 0)
+    )
+    assert constant.train_iteration()["lr"] == 1e-3
