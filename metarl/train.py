@@ -97,6 +97,9 @@ def resolve_config(args: Any) -> Any:
     kwargs = {**base.env_kwargs, **cli.parse_kwargs(args.env_kwargs)}
     seed = base.seed if args.seed is None else args.seed
     config = dataclasses.replace(base, env=env, env_kwargs=kwargs, seed=seed, **given)
+    if "minibatches" not in given and config.minibatches > config.num_envs:
+        # a preset's minibatch count with a smaller --num-envs: one sub-env per minibatch
+        config = dataclasses.replace(config, minibatches=config.num_envs)
     config.validate()
     return config
 

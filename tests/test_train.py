@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from metarl import cli, evaluate, train
+from metarl.config import ConfigError
 from metarl.evaluation import AdaptationCurve
 
 TINY = ["--num-envs", "4", "--minibatches", "2", "--epochs", "1", "--eval-tasks", "3",
@@ -109,6 +110,14 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, argv, message) -> 
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_preset_minibatches_shrink_to_a_smaller_num_envs() -> None:
+    resolve = lambda *a: train.resolve_config(train.build_parser().parse_args(list(a)))  # noqa: E731
+    assert resolve("--env", "bandit").minibatches == 16  # the preset's
+    assert resolve("--env", "bandit", "--num-envs", "8").minibatches == 8
+    with pytest.raises(ConfigError, match="cannot exceed"):  # given explicitly: an error
+        resolve("--env", "bandit", "--num-envs", "8", "--minibatches", "16")
 
 
 def test_cuda_without_cuda_is_a_clear_error(tmp_path: Path, capsys) -> None:
