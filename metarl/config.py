@@ -113,7 +113,7 @@ AGENT_CONFIGS: dict[str, type] = {"rl2": RL2Config}
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("rl2", "bandit"): dict(
         env_kwargs={"num_arms": 5}, episodes_per_trial=10, num_envs=1024, steps=20_000_000,
-        gamma=0.99, gae_lambda=0.3, lr=1e-3, ent_coef=0.01, eval_tasks=1000, minibatches=16,
+        gamma=0.99, gae_lambda=0.95, lr=1e-3, ent_coef=0.01, eval_tasks=1000, minibatches=16,
         anneal_lr=True,
     ),
     ("rl2", "tabular-mdp"): dict(
