@@ -65,13 +65,15 @@ class BanditTrialEnv(gym.Env):
 def run_metarl(args: argparse.Namespace, train: list, test: list) -> dict[str, Any]:
     """Train RL² for ``args.steps`` env steps; evaluate on ``test``.
 
-    The bandit preset, except --num-envs, --minibatches and a constant learning rate.
+    The bandit preset is tuned for 5M+ env steps; this budget is 25x smaller, so the flags set
+    --num-envs, --minibatches and --gae-lambda, and the learning rate stays constant (annealed:
+    6.29 held-out return instead of 6.45).
     """
     config = dataclasses.replace(
         preset("rl2", "bandit"), env_kwargs={"num_arms": args.arms},
         episodes_per_trial=args.pulls, num_envs=args.num_envs, steps=args.steps,
-        device=args.device, seed=args.seed, minibatches=min(args.minibatches, args.num_envs),
-        anneal_lr=False,  # the preset anneals over long runs; 200k steps want the full rate
+        device=args.device, seed=args.seed, gae_lambda=args.gae_lambda,
+        minibatches=min(args.minibatches, args.num_envs), anneal_lr=False,
     )  # fmt: skip
     agent = RL2(config, train)
     start = time.perf_counter()
@@ -136,6 +138,11 @@ def main() -> None:
         "--minibatches", type=int, default=4,
         help="metarl's PPO minibatches (4, not the preset's 16: fewer, larger steps are faster "
         "at 128 trials)",
+    )  # fmt: skip
+    p.add_argument(
+        "--gae-lambda", type=float, default=0.3,
+        help="metarl's GAE lambda (0.3, not the preset's 0.95: on 200k steps 0.95 reached "
+        "6.21 against 6.45)",
     )  # fmt: skip
     p.add_argument("--sb3-envs", type=int, default=8, help="RecurrentPPO's DummyVecEnv size")
     p.add_argument("--device", default="cpu")
