@@ -11,6 +11,7 @@ gets config.json, tasks.json, checkpoint.pt, metrics.csv, TensorBoard events and
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import time
 import types
@@ -45,7 +46,7 @@ def _bool(text: str) -> bool:
         return True
     if text.lower() in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"expected true or false, got {text!r}")
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def build_parser(agent: str = "rl2") -> cli.ArgumentParser:

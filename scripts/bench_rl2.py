@@ -29,7 +29,7 @@ import torch
 from gymnasium import spaces
 
 from metarl.agents.rl2 import RL2
-from metarl.config import preset
+from metarl.config import ConfigError, RL2Config, preset
 from metarl.envs import family_tasks
 from metarl.envs.bandit import BanditEnv, BanditTask
 
@@ -62,8 +62,8 @@ class BanditTrialEnv(gym.Env):
         return obs, reward, self.t >= self.pulls, False, {}
 
 
-def run_metarl(args: argparse.Namespace, train: list, test: list) -> dict[str, Any]:
-    """Train RL² for ``args.steps`` env steps; evaluate on ``test``.
+def metarl_config(args: argparse.Namespace) -> RL2Config:
+    """RL²'s config for the bench; raises ConfigError naming a bad flag.
 
     The bandit preset is tuned for 5M+ env steps; this budget is 25x smaller, so the flags set
     --num-envs, --minibatches and --gae-lambda, and the learning rate stays constant (annealed:
@@ -75,6 +75,14 @@ def run_metarl(args: argparse.Namespace, train: list, test: list) -> dict[str, A
         device=args.device, seed=args.seed, gae_lambda=args.gae_lambda,
         minibatches=min(args.minibatches, args.num_envs), anneal_lr=False,
     )  # fmt: skip
+    config.validate()
+    return config
+
+
+def run_metarl(
+    config: RL2Config, args: argparse.Namespace, train: list, test: list
+) -> dict[str, Any]:
+    """Train RL² with ``config`` for its env steps; evaluate on ``test``."""
     agent = RL2(config, train)
     start = time.perf_counter()
     while agent.env_steps < config.steps:
@@ -152,10 +160,14 @@ def main() -> None:
     p.add_argument("--skip-sb3", action="store_true")
     p.add_argument("--json", default="docs/bench_rl2.json")
     args = p.parse_args()
+    try:
+        config = metarl_config(args)
+    except ConfigError as e:
+        p.error(str(e))
     torch.set_num_threads(args.threads)
     train = family_tasks("bandit", "train", 10_000, args.seed, num_arms=args.arms)
     test = family_tasks("bandit", "test", args.test_tasks, args.seed, num_arms=args.arms)
-    rows = [run_metarl(args, train, test)]
+    rows = [run_metarl(config, args, train, test)]
     if not args.skip_sb3:
         rows.append(run_sb3(args, train, test))
     print(f"bandit k={args.arms}, n={args.pulls}, {args.steps:,} env steps each, "

@@ -103,6 +103,7 @@ def test_nan_stops_training_and_keeps_last_checkpoint(tmp_path: Path, capsys) ->
         (["--env", "bandit", "--env-kwargs", "arms=3"], "bad parameter"),
         (["--env", "bandit", "--num-envs", "0"], "--num-envs must be a positive integer"),
         (["--env", "bandit", "--steps", "many"], "invalid int value"),
+        (["--env", "bandit", "--anneal-lr", "maybe"], "expected true or false, got 'maybe'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, argv, message) -> None:
