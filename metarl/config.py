@@ -46,6 +46,13 @@ class RL2Config:
     """Held-out test tasks evaluated at the end (the test split, saved in tasks.json)."""
     hidden_size: int = 128
     """GRU hidden units."""
+    transition_input: bool = False
+    """Feed the GRU each step's trial observation together with the previous one, i.e. the
+    whole transition (s, a, r, s'), so one layer can bind a reward to the state it was earned in
+    (the plain RL² input puts s and its reward in different steps)."""
+    head_hidden: int = 0
+    """Width of a tanh layer in each of the policy and value heads, which then read the GRU
+    state and the encoded current input (0: linear heads on the GRU state, as in the paper)."""
     lr: float = 3e-4
     """Adam learning rate."""
     anneal_lr: bool = False
@@ -89,6 +96,8 @@ class RL2Config:
                 raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
         if self.threads < 0:
             raise ConfigError(f"--threads must be >= 0, got {self.threads}")
+        if self.head_hidden < 0:
+            raise ConfigError(f"--head-hidden must be >= 0, got {self.head_hidden}")
         if self.rollout_steps < 0:
             raise ConfigError(f"--rollout-steps must be >= 0, got {self.rollout_steps}")
         if self.minibatches > self.num_envs:

@@ -73,7 +73,7 @@ def metarl_config(args: argparse.Namespace) -> RL2Config:
         preset("rl2", "bandit"), env_kwargs={"num_arms": args.arms},
         episodes_per_trial=args.pulls, num_envs=args.num_envs, steps=args.steps,
         device=args.device, seed=args.seed, gae_lambda=args.gae_lambda,
-        minibatches=min(args.minibatches, args.num_envs), anneal_lr=False,
+        minibatches=args.minibatches, anneal_lr=False,
     )  # fmt: skip
     config.validate()
     return config

@@ -25,15 +25,28 @@ def mlp(sizes: list[int], activation: type[nn.Module] = nn.Tanh) -> nn.Sequentia
     return nn.Sequential(*layers)
 
 
+def _tanh_layer(in_dim: int, out_dim: int) -> nn.Sequential:
+    """``Linear`` (orthogonal init, gain sqrt 2, zero bias) then tanh."""
+    layer = nn.Linear(in_dim, out_dim)
+    nn.init.orthogonal_(layer.weight, gain=math.sqrt(2))
+    nn.init.zeros_(layer.bias)
+    return nn.Sequential(layer, nn.Tanh())
+
+
 class ActionHead(nn.Module):
     """Maps features to an action distribution for a Discrete or Box action space.
 
     Discrete: categorical logits. Box: a diagonal Gaussian in unit scale with a learned,
     state-independent log std; :meth:`to_env` clips to [-1, 1] and rescales to the Box bounds.
+    ``hidden`` > 0 puts one tanh layer of that width before the output layer.
     """
 
-    def __init__(self, in_dim: int, space: spaces.Space, init_log_std: float = 0.0) -> None:
+    def __init__(
+        self, in_dim: int, space: spaces.Space, init_log_std: float = 0.0, hidden: int = 0
+    ) -> None:
         super().__init__()
+        self.body = _tanh_layer(in_dim, hidden) if hidden else nn.Identity()
+        in_dim = hidden or in_dim
         self.discrete = isinstance(space, spaces.Discrete)
         if self.discrete:
             self.out = nn.Linear(in_dim, int(space.n))
@@ -52,7 +65,7 @@ class ActionHead(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Logits ``(..., n)`` or Gaussian means ``(..., dim)``."""
-        return self.out(features)
+        return self.out(self.body(features))
 
     def sample(self, params: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Draw actions: int64 ``(...)`` or float32 ``(..., dim)`` in unit scale."""
@@ -90,19 +103,38 @@ class ActionHead(nn.Module):
 class RecurrentActorCritic(nn.Module):
     """A GRU actor-critic: input encoder → GRU → policy and value heads.
 
+    The defaults are the RL² paper's network (linear heads on the GRU state). Two options help
+    families whose memory must be keyed by state (tabular MDPs): ``transition_input`` feeds the
+    encoder the previous step's input too, and ``head_hidden`` > 0 gives each head a tanh layer
+    reading the GRU state and the encoded current input.
+
     Rollouts call :meth:`step` one step at a time. Training calls :meth:`sequence` on whole
     rollouts whose hidden state is reset where a trial starts: the rollout is cut into segments
     at those resets, and the segments run through ``nn.GRU`` as one padded batch (a fused kernel
     on CPU and CUDA) — the same numbers as the step loop, without a Python loop over time.
     """
 
-    def __init__(self, obs_dim: int, action_space: spaces.Space, hidden_size: int = 128) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_space: spaces.Space,
+        hidden_size: int = 128,
+        transition_input: bool = False,
+        head_hidden: int = 0,
+    ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
-        self.encoder = nn.Sequential(nn.Linear(obs_dim, hidden_size), nn.Tanh())
+        self.obs_dim = obs_dim
+        self.transition_input = transition_input
+        self.head_hidden = head_hidden
+        in_dim = 2 * obs_dim if transition_input else obs_dim
+        self.encoder = nn.Sequential(nn.Linear(in_dim, hidden_size), nn.Tanh())
         self.gru = nn.GRU(hidden_size, hidden_size)
-        self.policy = ActionHead(hidden_size, action_space)
-        self.value_head = nn.Linear(hidden_size, 1)
+        feat_dim = 2 * hidden_size if head_hidden else hidden_size
+        self.policy = ActionHead(feat_dim, action_space, hidden=head_hidden)
+        # Identity adds no parameters: checkpoints without head_hidden keep their keys.
+        self.value_body = _tanh_layer(feat_dim, head_hidden) if head_hidden else nn.Identity()
+        self.value_head = nn.Linear(head_hidden or feat_dim, 1)
         nn.init.orthogonal_(self.encoder[0].weight)
         nn.init.zeros_(self.encoder[0].bias)
         for name, param in self.gru.named_parameters():
@@ -110,33 +142,61 @@ class RecurrentActorCritic(nn.Module):
         nn.init.orthogonal_(self.value_head.weight, gain=1.0)
         nn.init.zeros_(self.value_head.bias)
 
+    def _features(self, gru_h: torch.Tensor, encoded: torch.Tensor) -> torch.Tensor:
+        """What the heads read: the GRU state, and with MLP heads also the encoded input."""
+        return torch.cat([gru_h, encoded], dim=-1) if self.head_hidden else gru_h
+
+    @property
+    def state_size(self) -> int:
+        """Width S of the carried state: the GRU's H, plus the last input D with transitions."""
+        return self.hidden_size + (self.obs_dim if self.transition_input else 0)
+
     def initial_state(self, batch: int, device: torch.device) -> torch.Tensor:
-        """Zero hidden state ``(batch, hidden_size)``."""
-        return torch.zeros(batch, self.hidden_size, device=device)
+        """Zero carried state ``(batch, state_size)``."""
+        return torch.zeros(batch, self.state_size, device=device)
 
     def step(
         self, obs: torch.Tensor, h: torch.Tensor, reset: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step: ``obs (B, D)``, ``h (B, H)``, ``reset (B,)`` bool zeroes h first.
+        """One step: ``obs (B, D)``, carried state ``h (B, S)``; ``reset (B,)`` zeroes h first.
 
-        Returns ``(features (B, H), new h (B, H))`` (the features are the new hidden state).
+        Returns ``(features (B, F), new state (B, S))``. The features are the GRU's new hidden
+        state (F = H), with ``head_hidden`` followed by the encoded input (F = 2H). With
+        ``transition_input`` the state also carries ``obs`` for the next step, whose encoder reads
+        ``concat(obs, previous obs)`` (zeros at a trial's first step).
         """
         if reset is not None:
             h = h * (~reset).unsqueeze(-1).to(h.dtype)
+        gru_h, prev = h[:, : self.hidden_size], h[:, self.hidden_size :]
+        x = torch.cat([obs, prev], dim=-1) if self.transition_input else obs
         g = self.gru
-        h = torch.gru_cell(
-            self.encoder(obs), h, g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0
+        encoded = self.encoder(x)
+        gru_h = torch.gru_cell(
+            encoded, gru_h, g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0
         )
-        return h, h
+        new = torch.cat([gru_h, obs], dim=-1) if self.transition_input else gru_h
+        return self._features(gru_h, encoded), new
+
+    def _with_previous(
+        self, obs: torch.Tensor, h0: torch.Tensor, resets: torch.Tensor
+    ) -> torch.Tensor:
+        """``concat(obs, previous obs)`` ``(T, B, 2D)``; the previous obs is 0 after a reset."""
+        prev = torch.cat([h0[None, :, self.hidden_size :], obs[:-1]], dim=0)
+        prev = prev * (~resets).unsqueeze(-1).to(obs.dtype)
+        return torch.cat([obs, prev], dim=-1)
 
     def sequence(self, obs: torch.Tensor, h0: torch.Tensor, resets: torch.Tensor) -> torch.Tensor:
-        """Features ``(T, B, H)`` of a sequence ``obs (T, B, D)`` from ``h0 (B, H)``.
+        """Features ``(T, B, F)`` of a sequence ``obs (T, B, D)`` from the state ``h0 (B, S)``.
 
         ``resets (T, B)`` bool zeroes the hidden state before step t (a new trial starts).
         Reads the number and lengths of segments back to the host once (not in a rollout loop).
         """
         steps, batch = resets.shape
-        x = self.encoder(obs).transpose(0, 1).reshape(steps * batch, -1)  # env-major
+        if self.transition_input:
+            obs = self._with_previous(obs, h0, resets)
+        h0 = h0[:, : self.hidden_size]
+        encoded = self.encoder(obs)
+        x = encoded.transpose(0, 1).reshape(steps * batch, -1)  # env-major
         starts = resets.t().clone()
         starts[:, 0] = True
         flat = starts.reshape(-1)
@@ -157,8 +217,8 @@ class RecurrentActorCritic(nn.Module):
         # the padding after a segment's end never reaches the outputs that are read back.
         out, _ = self.gru(padded.transpose(0, 1), seg_h0.unsqueeze(0))
         out = out.transpose(0, 1).reshape(num_seg * max_len, -1).index_select(0, lin)
-        return out.view(batch, steps, -1).transpose(0, 1)
+        return self._features(out.view(batch, steps, -1).transpose(0, 1), encoded)
 
     def value(self, features: torch.Tensor) -> torch.Tensor:
-        """State values ``(...)`` of features ``(..., H)``."""
-        return self.value_head(features).squeeze(-1)
+        """State values ``(...)`` of features ``(..., F)``."""
+        return self.value_head(self.value_body(features)).squeeze(-1)

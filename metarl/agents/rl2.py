@@ -92,7 +92,13 @@ class RL2:
         obs_dim = self.trials.single_observation_space.shape[0]
         with torch.random.fork_rng(devices=[]):  # seeded init, global RNG state left as it was
             torch.manual_seed(config.seed)
-            self.net = RecurrentActorCritic(obs_dim, env.single_action_space, config.hidden_size)
+            self.net = RecurrentActorCritic(
+                obs_dim,
+                env.single_action_space,
+                config.hidden_size,
+                config.transition_input,
+                config.head_hidden,
+            )
         self.net.to(self.device)
         self.obs_norm = RunningNorm(obs_dim).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, eps=1e-5)

@@ -10,20 +10,36 @@ from gymnasium import spaces
 from metarl.agents.networks import ActionHead, RecurrentActorCritic
 
 
-def test_sequence_equals_step_loop_with_resets() -> None:
+@pytest.mark.parametrize(("transition_input", "head_hidden"), [(False, 0), (True, 0), (True, 8)])
+def test_sequence_equals_step_loop_with_resets(transition_input: bool, head_hidden: int) -> None:
     torch.manual_seed(0)
-    net = RecurrentActorCritic(6, spaces.Discrete(3), hidden_size=16)
+    net = RecurrentActorCritic(6, spaces.Discrete(3), 16, transition_input, head_hidden)
     obs = torch.randn(9, 4, 6)
     resets = torch.zeros(9, 4, dtype=torch.bool)
-    resets[0] = True
+    resets[0, :2] = True  # sub-envs 2 and 3 continue from h0 (and its previous obs)
     resets[4, 1] = resets[6, 3] = True
-    h0 = torch.randn(4, 16)
+    h0 = torch.randn(4, net.state_size)
     seq = net.sequence(obs, h0, resets)
     h, outs = h0, []
     for t in range(9):
         f, h = net.step(obs[t], h, resets[t])
         outs.append(f)
     assert torch.allclose(seq, torch.stack(outs), atol=1e-6)
+
+
+def test_transition_input_reads_the_previous_observation() -> None:
+    torch.manual_seed(0)
+    net = RecurrentActorCritic(2, spaces.Discrete(2), 8, transition_input=True)
+    h = net.initial_state(1, torch.device("cpu"))
+    assert h.shape == (1, 10)
+    x, y = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
+    _, after_x = net.step(x, h)
+    assert torch.equal(after_x[:, 8:], x)
+    # the same GRU memory with a different previous obs gives different features
+    gru_only = after_x[:, :8]
+    f_x, _ = net.step(x, torch.cat([gru_only, x], -1))
+    f_y, _ = net.step(x, torch.cat([gru_only, y], -1))
+    assert not torch.allclose(f_x, f_y)
 
 
 def test_reset_zeroes_memory() -> None:
