@@ -151,20 +151,29 @@ class MetricsLog:
             self.path.unlink()
             return
         keep = [r for r in rows if int(float(r["iteration"])) <= last_iteration]
-        self.fields = list(rows[0].keys())
+        self._rewrite(list(rows[0].keys()), keep)
+
+    def _rewrite(self, fields: list[str], rows: list[dict[str, str]]) -> None:
+        """Replace the file (atomically) by ``rows`` under the header ``fields``."""
+        self.fields = fields
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=self.fields)
+        writer = csv.DictWriter(buffer, fieldnames=fields, restval="")
         writer.writeheader()
-        writer.writerows(keep)
+        writer.writerows(rows)
         atomic_write(self.path, lambda f: f.write(buffer.getvalue().encode()))
 
     def append(self, row: dict[str, float]) -> None:
-        """Write ``row``; keys the file's header lacks (a run begun by an older metarl) are left out."""
+        """Write ``row``. Keys the header lacks (a run begun by an older metarl, resumed) extend
+        the header; the earlier rows leave those columns empty."""
+        if self.fields is not None and any(k not in self.fields for k in row):
+            with self.path.open(newline="") as f:
+                rows = list(csv.DictReader(f))
+            self._rewrite(self.fields + [k for k in row if k not in self.fields], rows)
         new = self.fields is None
         if new:
             self.fields = list(row)
         with self.path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+            writer = csv.DictWriter(f, fieldnames=self.fields, restval="")
             if new:
                 writer.writeheader()
             writer.writerow(row)
