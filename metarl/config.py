@@ -50,6 +50,9 @@ class RL2Config:
     """Feed the GRU each step's trial observation together with the previous one, i.e. the
     whole transition (s, a, r, s'), so one layer can bind a reward to the state it was earned in
     (the plain RL² input puts s and its reward in different steps)."""
+    chrono_init: bool = False
+    """Initialize the GRU's update-gate biases to log(U[1, T-1]), T = one trial's length, so an
+    untrained memory keeps its contents for up to a trial instead of halving every step."""
     head_hidden: int = 0
     """Width of a tanh layer in each of the policy and value heads, which then read the GRU
     state and the encoded current input (0: linear heads on the GRU state, as in the paper)."""

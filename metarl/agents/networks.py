@@ -106,7 +106,8 @@ class RecurrentActorCritic(nn.Module):
     The defaults are the RL² paper's network (linear heads on the GRU state). Two options help
     families whose memory must be keyed by state (tabular MDPs): ``transition_input`` feeds the
     encoder the previous step's input too, and ``head_hidden`` > 0 gives each head a tanh layer
-    reading the GRU state and the encoded current input.
+    reading the GRU state and the encoded current input. ``chrono_horizon`` > 1 initializes the
+    update gate to keep memories for up to that many steps (:meth:`_chrono_init`).
 
     Rollouts call :meth:`step` one step at a time. Training calls :meth:`sequence` on whole
     rollouts whose hidden state is reset where a trial starts: the rollout is cut into segments
@@ -121,6 +122,7 @@ class RecurrentActorCritic(nn.Module):
         hidden_size: int = 128,
         transition_input: bool = False,
         head_hidden: int = 0,
+        chrono_horizon: int = 0,
     ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
@@ -139,8 +141,22 @@ class RecurrentActorCritic(nn.Module):
         nn.init.zeros_(self.encoder[0].bias)
         for name, param in self.gru.named_parameters():
             (nn.init.orthogonal_ if "weight" in name else nn.init.zeros_)(param)
+        if chrono_horizon > 1:
+            self._chrono_init(chrono_horizon)
         nn.init.orthogonal_(self.value_head.weight, gain=1.0)
         nn.init.zeros_(self.value_head.bias)
+
+    @torch.no_grad()
+    def _chrono_init(self, horizon: int) -> None:
+        """Update-gate biases log(U[1, horizon - 1]) (Tallec & Ollivier 2018, "chrono init").
+
+        The GRU keeps a fraction z = sigmoid(bias) of its state per step (PyTorch's gate order is
+        reset, update, new); zero biases halve an untrained memory every step, these give units
+        timescales spread up to ``horizon`` steps.
+        """
+        h = self.hidden_size
+        u = torch.empty(h).uniform_(1.0, float(horizon - 1))
+        self.gru.bias_hh_l0[h : 2 * h] = torch.log(u)
 
     def _features(self, gru_h: torch.Tensor, encoded: torch.Tensor) -> torch.Tensor:
         """What the heads read: the GRU state, and with MLP heads also the encoded input."""

@@ -98,6 +98,7 @@ class RL2:
                 config.hidden_size,
                 config.transition_input,
                 config.head_hidden,
+                config.episodes_per_trial * env.horizon if config.chrono_init else 0,
             )
         self.net.to(self.device)
         self.obs_norm = RunningNorm(obs_dim).to(self.device)

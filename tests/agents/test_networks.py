@@ -73,3 +73,18 @@ def test_box_head_matches_torch_normal_and_scales_to_bounds() -> None:
     assert torch.allclose(head.entropy(mean), ent)
     env_a = head.to_env(torch.tensor([[1.0, -1.0], [5.0, 0.0]]))
     assert torch.allclose(env_a, torch.tensor([[0.1, 0.0], [0.1, 1.0]]))
+
+
+def test_chrono_init_sets_only_the_update_gate_biases() -> None:
+    torch.manual_seed(0)
+    net = RecurrentActorCritic(4, spaces.Discrete(2), 32, chrono_horizon=100)
+    reset_gate, update_gate, new_gate = net.gru.bias_hh_l0.detach().view(3, 32)
+    assert torch.all(update_gate >= 0) and torch.all(update_gate <= math.log(99))
+    assert update_gate.std() > 0.3  # a spread of timescales, not one value
+    assert not reset_gate.any() and not new_gate.any() and not net.gru.bias_ih_l0.any()
+    # an untrained unit with bias b keeps sigmoid(b) of its state: memory far beyond one step
+    x, h = torch.zeros(1, 4), torch.ones(1, 32)
+    _, kept = net.step(x, h)
+    plain = RecurrentActorCritic(4, spaces.Discrete(2), 32)
+    _, halved = plain.step(x, h)
+    assert kept.mean() > halved.mean() + 0.2
