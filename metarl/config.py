@@ -131,6 +131,7 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("rl2", "tabular-mdp"): dict(
         episodes_per_trial=10, num_envs=512, steps=30_000_000, gamma=0.99, gae_lambda=0.3,
         lr=1e-3, eval_tasks=1000, hidden_size=256, reward_scale=0.1, minibatches=16,
+        chrono_init=True, anneal_lr=True,
     ),
     ("rl2", "nav"): dict(
         episodes_per_trial=2, num_envs=256, steps=10_000_000, lr=1e-3, reward_scale=0.1,
