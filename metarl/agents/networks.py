@@ -103,11 +103,12 @@ class ActionHead(nn.Module):
 class RecurrentActorCritic(nn.Module):
     """A GRU actor-critic: input encoder → GRU → policy and value heads.
 
-    The defaults are the RL² paper's network (linear heads on the GRU state). Two options help
-    families whose memory must be keyed by state (tabular MDPs): ``transition_input`` feeds the
+    The defaults are the RL² paper's network (linear heads on the GRU state). Two options are
+    meant for families whose memory must be keyed by state: ``transition_input`` feeds the
     encoder the previous step's input too, and ``head_hidden`` > 0 gives each head a tanh layer
-    reading the GRU state and the encoded current input. ``chrono_horizon`` > 1 initializes the
-    update gate to keep memories for up to that many steps (:meth:`_chrono_init`).
+    reading the GRU state and the encoded current input (neither raised the tabular-MDP score in
+    our runs; docs/BENCHMARKS.md). ``chrono_horizon`` > 1 initializes the update gate to keep
+    memories for up to that many steps (:meth:`_chrono_init`; faster learning on tabular MDPs).
 
     Rollouts call :meth:`step` one step at a time. Training calls :meth:`sequence` on whole
     rollouts whose hidden state is reset where a trial starts: the rollout is cut into segments
