@@ -20,12 +20,11 @@ import numpy as np
 import torch
 
 from metarl import cli
-from metarl.agents import AGENTS
-from metarl.config import ConfigError, agent_of
+from metarl.config import ConfigError
 from metarl.envs import make_family, make_vector_env
 from metarl.envs.tabular_mdp import TabularMDPEnv, TabularMDPTask
 from metarl.envs.trials import TrialVectorEnv
-from metarl.runs import RunDir
+from metarl.evaluate import load_trained
 
 
 @dataclass
@@ -44,14 +43,12 @@ def probe(run_dir: str, num_tasks: int, seed: int) -> tuple[Probe, int, int]:
 
     Returns the per-step statistics, the episodes per trial and the horizon.
     """
-    run = RunDir.open(run_dir)
-    config = run.load_config()
+    _, all_tasks, agent = load_trained(run_dir, device="cpu")
+    config = agent.config
     family = make_family(config.env, **config.env_kwargs)
     if not isinstance(family, TabularMDPEnv):
         raise ConfigError(f"{run_dir} trained on {config.env}: the probe needs a tabular-mdp run")
-    tasks: list[TabularMDPTask] = run.load_tasks(family.task_type)[:num_tasks]
-    agent = AGENTS[agent_of(config)](config, tasks)
-    agent.load_state_dict(run.load_checkpoint()["agent"])
+    tasks: list[TabularMDPTask] = all_tasks[:num_tasks]
     net, n = agent.net, len(tasks)
     num_s, num_a = family.num_states, family.num_actions
     env = make_vector_env(config.env, n, "cpu", validate_actions=False, **config.env_kwargs)
@@ -65,7 +62,6 @@ def probe(run_dir: str, num_tasks: int, seed: int) -> tuple[Probe, int, int]:
     rows = np.arange(n)
     steps = config.episodes_per_trial * family.horizon
     stats = np.zeros((5, steps))
-    net.to("cpu")
     with torch.no_grad():
         for t in range(steps):
             state = raw[:, :num_s].argmax(1).numpy()
