@@ -202,17 +202,26 @@ class RecurrentActorCritic(nn.Module):
         prev = prev * (~resets).unsqueeze(-1).to(obs.dtype)
         return torch.cat([obs, prev], dim=-1)
 
-    def sequence(self, obs: torch.Tensor, h0: torch.Tensor, resets: torch.Tensor) -> torch.Tensor:
+    def sequence(
+        self, obs: torch.Tensor, h0: torch.Tensor, resets: torch.Tensor, segmented: bool = True
+    ) -> torch.Tensor:
         """Features ``(T, B, F)`` of a sequence ``obs (T, B, D)`` from the state ``h0 (B, S)``.
 
         ``resets (T, B)`` bool zeroes the hidden state before step t (a new trial starts).
-        Reads the number and lengths of segments back to the host once (not in a rollout loop).
+        With ``segmented`` the resets may fall anywhere: the sequence is cut at them and the
+        segments run as one padded batch, which reads the number and lengths of segments back to
+        the host once. ``segmented=False`` promises that ``resets[1:]`` is all false (each row is
+        one trial, or part of one): one GRU call, no host sync.
         """
         steps, batch = resets.shape
         if self.transition_input:
             obs = self._with_previous(obs, h0, resets)
         h0 = h0[:, : self.hidden_size]
         encoded = self.encoder(obs)
+        if not segmented:
+            h0 = h0 * (~resets[0]).unsqueeze(-1).to(h0.dtype)
+            out, _ = self.gru(encoded, h0.unsqueeze(0))
+            return self._features(out, encoded)
         x = encoded.transpose(0, 1).reshape(steps * batch, -1)  # env-major
         starts = resets.t().clone()
         starts[:, 0] = True

@@ -168,12 +168,14 @@ class RL2:
         adv, ret = gae(ro.rewards, ro.values, ro.dones, ro.last_value, cfg.gamma, cfg.gae_lambda)
         n = cfg.num_envs
         h0 = self.net.initial_state(n, self.device)
+        # One host sync per update: trials of fixed length never restart inside a rollout row.
+        segmented = bool(ro.resets[1:].any())
         sums: dict[str, torch.Tensor] = {}
         count = 0
         for _ in range(cfg.epochs):
             perm = torch.randperm(n, generator=gen, device=self.device)
             for mb in perm.chunk(cfg.minibatches):
-                losses = self._minibatch_loss(ro, adv, ret, h0, mb)
+                losses = self._minibatch_loss(ro, adv, ret, h0, mb, segmented)
                 self.optimizer.zero_grad(set_to_none=True)
                 losses["loss"].backward()
                 torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
@@ -190,9 +192,10 @@ class RL2:
         ret: torch.Tensor,
         h0: torch.Tensor,
         mb: torch.Tensor,
+        segmented: bool,
     ) -> dict[str, torch.Tensor]:
         cfg = self.config
-        feats = self.net.sequence(ro.obs[:, mb], h0[mb], ro.resets[:, mb])
+        feats = self.net.sequence(ro.obs[:, mb], h0[mb], ro.resets[:, mb], segmented)
         params = self.net.policy(feats)
         logp = self.net.policy.log_prob(params, ro.actions[:, mb])
         entropy = self.net.policy.entropy(params).mean()

@@ -27,6 +27,19 @@ def test_sequence_equals_step_loop_with_resets(transition_input: bool, head_hidd
     assert torch.allclose(seq, torch.stack(outs), atol=1e-6)
 
 
+@pytest.mark.parametrize("transition_input", [False, True])
+def test_unsegmented_sequence_equals_segmented(transition_input: bool) -> None:
+    """Without resets after step 0 the one-call GRU path gives the padded-segment path's result."""
+    torch.manual_seed(0)
+    net = RecurrentActorCritic(5, spaces.Discrete(2), 12, transition_input)
+    obs = torch.randn(7, 6, 5)
+    resets = torch.zeros(7, 6, dtype=torch.bool)
+    resets[0, ::2] = True
+    h0 = torch.randn(6, net.state_size)
+    fast = net.sequence(obs, h0, resets, segmented=False)
+    assert torch.allclose(fast, net.sequence(obs, h0, resets), atol=1e-6)
+
+
 def test_transition_input_reads_the_previous_observation() -> None:
     torch.manual_seed(0)
     net = RecurrentActorCritic(2, spaces.Discrete(2), 8, transition_input=True)
