@@ -45,6 +45,18 @@ def seed_key(seed: int) -> int:
     return int(hash32_np(np.uint64(seed & MASK32) ^ np.uint64(_GOLDEN)))
 
 
+def seed_keys(first: int, count: int) -> np.ndarray:
+    """``[seed_key(first + i) for i in range(count)]`` as uint64 ``(count,)``, in one array op.
+
+    The seeds of a vector env's sub-envs (``seed + i``, as in Gymnasium's vector envs): a Python
+    loop over ``seed_key`` costs about 3 µs per sub-env, which at 65k sub-envs and a reset per
+    ten steps dominated RL²'s bandit rollouts on a GPU.
+    """
+    low = np.uint64(first & MASK32)
+    seeds = (np.arange(count, dtype=np.uint64) + low) & np.uint64(MASK32)
+    return hash32_np(seeds ^ np.uint64(_GOLDEN))
+
+
 def uniform_np(key: int, counter: np.ndarray | int) -> np.ndarray:
     """Uniform float32 values in [0, 1) with 24 random bits, one per counter value."""
     c = np.asarray(counter, dtype=np.uint64)

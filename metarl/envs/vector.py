@@ -243,11 +243,14 @@ class BatchedMetaEnv(TaskVectorEnv):
         if seed is None:
             seeds = np.random.SeedSequence().generate_state(self.num_envs, dtype=np.uint32)
             keys = torch.as_tensor(seeds.astype(np.int64), device=self.device)
+        elif isinstance(seed, int):
+            keys = torch.as_tensor(
+                crng.seed_keys(seed, self.num_envs).astype(np.int64), device=self.device
+            )
         else:
-            seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else seed
-            if len(seeds) != self.num_envs:
-                raise TaskError(f"got {len(seeds)} seeds for {self.num_envs} sub-envs")
-            keys = torch.tensor([crng.seed_key(s) for s in seeds], device=self.device)
+            if len(seed) != self.num_envs:
+                raise TaskError(f"got {len(seed)} seeds for {self.num_envs} sub-envs")
+            keys = torch.tensor([crng.seed_key(s) for s in seed], device=self.device)
         if mask is None:
             self.key, self.counter = keys, torch.zeros_like(self.counter)
         else:
