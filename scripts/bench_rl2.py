@@ -7,6 +7,11 @@ same env-step budget; then both play one trial on each of the same held-out band
 
     python scripts/bench_rl2.py                                   # CPU, both, 200k steps
     python scripts/bench_rl2.py --device cuda --num-envs 8192 --steps 50000000 --skip-sb3
+    python scripts/bench_rl2.py --env nav --device cuda --num-envs 8192 --steps 50000000 --skip-sb3
+
+With ``--env nav`` only metarl runs (2D goal navigation, two episodes per trial, the nav preset's
+hyperparameters), on the same held-out-return protocol over nav's test goals: this is the GPU
+speed figure for a continuous-action family; RecurrentPPO is compared on the bandit only.
 
 RecurrentPPO (an LSTM policy) sees the same trial observation as metarl's RL²: the previous
 action one-hot, the previous reward and a flag, with the whole trial as one episode. Needs the
@@ -62,19 +67,38 @@ class BanditTrialEnv(gym.Env):
         return obs, reward, self.t >= self.pulls, False, {}
 
 
+#: Bench defaults of --minibatches and --gae-lambda per --env (None: the family's preset).
+BENCH_DEFAULTS: dict[str, dict[str, Any]] = {
+    "bandit": {"minibatches": 4, "gae_lambda": 0.3},
+    "nav": {"minibatches": None, "gae_lambda": None},
+}
+
+
+def family_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The family parameters of ``--env``: the bandit's arm count; nav's defaults."""
+    return {"num_arms": args.arms} if args.env == "bandit" else {}
+
+
 def metarl_config(args: argparse.Namespace) -> RL2Config:
     """RL²'s config for the bench; raises ConfigError naming a bad flag.
 
     The bandit preset is tuned for 5M+ env steps; this budget is 25x smaller, so the flags set
     --num-envs, --minibatches and --gae-lambda, and the learning rate stays constant (annealed:
-    6.29 held-out return instead of 6.45).
+    6.29 held-out return instead of 6.45). On nav the preset's values stand unless given.
     """
-    config = dataclasses.replace(
-        preset("rl2", "bandit"), env_kwargs={"num_arms": args.arms},
-        episodes_per_trial=args.pulls, num_envs=args.num_envs, steps=args.steps,
-        device=args.device, seed=args.seed, gae_lambda=args.gae_lambda,
-        minibatches=args.minibatches, anneal_lr=False,
+    base = preset("rl2", args.env)
+    changes: dict[str, Any] = dict(
+        num_envs=args.num_envs, steps=args.steps, device=args.device, seed=args.seed,
+        anneal_lr=False,
     )  # fmt: skip
+    if args.env == "bandit":
+        changes.update(env_kwargs=family_kwargs(args), episodes_per_trial=args.pulls)
+    for name, default in BENCH_DEFAULTS[args.env].items():
+        value = getattr(args, name)
+        value = default if value is None else value
+        if value is not None:
+            changes[name] = value
+    config = dataclasses.replace(base, **changes)
     config.validate()
     return config
 
@@ -135,22 +159,26 @@ def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--arms", type=int, default=5)
-    p.add_argument("--pulls", type=int, default=10)
+    p.add_argument(
+        "--env", choices=sorted(BENCH_DEFAULTS), default="bandit",
+        help="task family (nav: metarl alone, with --skip-sb3)",
+    )  # fmt: skip
+    p.add_argument("--arms", type=int, default=5, help="bandit arms k")
+    p.add_argument("--pulls", type=int, default=10, help="bandit pulls per trial n")
     p.add_argument("--steps", type=int, default=200_000, help="env steps of training, each agent")
     p.add_argument(
         "--num-envs", type=int, default=128,
         help="metarl's parallel trials (128: enough PPO updates in a 200k-step budget)",
     )  # fmt: skip
     p.add_argument(
-        "--minibatches", type=int, default=4,
-        help="metarl's PPO minibatches (4, not the preset's 16: fewer, larger steps are faster "
-        "at 128 trials)",
+        "--minibatches", type=int, default=None,
+        help="metarl's PPO minibatches (bandit: 4, not the preset's 16: fewer, larger steps are "
+        "faster at 128 trials; nav: the preset's)",
     )  # fmt: skip
     p.add_argument(
-        "--gae-lambda", type=float, default=0.3,
-        help="metarl's GAE lambda (0.3, not the preset's 0.95: on 200k steps 0.95 reached "
-        "6.21 against 6.45)",
+        "--gae-lambda", type=float, default=None,
+        help="metarl's GAE lambda (bandit: 0.3, not the preset's 0.95: on 200k steps 0.95 "
+        "reached 6.21 against 6.45; nav: the preset's)",
     )  # fmt: skip
     p.add_argument("--sb3-envs", type=int, default=8, help="RecurrentPPO's DummyVecEnv size")
     p.add_argument("--device", default="cpu")
@@ -160,19 +188,22 @@ def main() -> None:
     p.add_argument("--skip-sb3", action="store_true")
     p.add_argument("--json", default="docs/bench_rl2.json")
     args = p.parse_args()
+    if args.env != "bandit" and not args.skip_sb3:
+        p.error(f"RecurrentPPO is compared on the bandit only: add --skip-sb3 for --env {args.env}")
     try:
         config = metarl_config(args)
     except ConfigError as e:
         p.error(str(e))
     torch.set_num_threads(args.threads)
-    train = family_tasks("bandit", "train", 10_000, args.seed, num_arms=args.arms)
-    test = family_tasks("bandit", "test", args.test_tasks, args.seed, num_arms=args.arms)
+    kwargs = family_kwargs(args)
+    train = family_tasks(args.env, "train", 10_000, args.seed, **kwargs)
+    test = family_tasks(args.env, "test", args.test_tasks, args.seed, **kwargs)
     rows = [run_metarl(config, args, train, test)]
     if not args.skip_sb3:
         rows.append(run_sb3(args, train, test))
-    print(f"bandit k={args.arms}, n={args.pulls}, {args.steps:,} env steps each, "
-          f"{args.test_tasks} held-out bandits, {platform.processor() or platform.machine()}, "
-          f"torch threads {args.threads}")  # fmt: skip
+    task = f"bandit k={args.arms}, n={args.pulls}" if args.env == "bandit" else args.env
+    print(f"{task}, {args.steps:,} env steps each, {args.test_tasks} held-out tasks, "
+          f"{platform.processor() or platform.machine()}, torch threads {args.threads}")  # fmt: skip
     print(
         "| agent | device | parallel envs | env steps/s (whole training) | wall s | held-out return |"
     )
