@@ -1,0 +1,48 @@
+"""scripts/bench_rl2.py and scripts/profile_rl2.py run end to end on a tiny CPU budget."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / name), *args],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+
+
+def test_bench_rl2_on_nav_writes_its_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = ["--env", "nav", "--steps", "3000", "--num-envs", "8", "--test-tasks", "5"]
+    result = run_script("bench_rl2.py", *args, "--skip-sb3", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["env_steps"] >= 3000 and row["num_envs"] == 8 and row["steps_per_s"] > 0
+
+
+def test_bench_rl2_compares_with_recurrent_ppo_on_the_bandit_only(tmp_path: Path) -> None:
+    result = run_script("bench_rl2.py", "--env", "nav", "--json", str(tmp_path / "b.json"))
+    assert result.returncode == 2
+    assert "--skip-sb3" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_profile_rl2_prints_one_row_per_size() -> None:
+    args = ["--device", "cpu", "--num-envs", "8", "16", "--minibatches", "2", "--repeats", "1"]
+    result = run_script("profile_rl2.py", *args)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| 8 ")]
+    assert len(rows) == 1 and "/step" in rows[0]
+    assert any(line.startswith("| 16 ") for line in result.stdout.splitlines())
+
+
+def test_profile_rl2_rejects_a_bad_setting_in_one_line() -> None:
+    result = run_script("profile_rl2.py", "--device", "cpu", "--env", "no-such-family")
+    assert result.returncode == 2
+    assert "unknown env" in result.stderr and "Traceback" not in result.stderr
