@@ -49,12 +49,12 @@ def probe(run_dir: str, num_tasks: int, seed: int) -> tuple[Probe, int, int]:
     if not isinstance(family, TabularMDPEnv):
         raise ConfigError(f"{run_dir} trained on {config.env}: the probe needs a tabular-mdp run")
     tasks: list[TabularMDPTask] = all_tasks[:num_tasks]
-    net, n = agent.net, len(tasks)
+    n = len(tasks)
     num_s, num_a = family.num_states, family.num_actions
     env = make_vector_env(config.env, n, "cpu", validate_actions=False, **config.env_kwargs)
     trials = TrialVectorEnv(env, config.episodes_per_trial, tasks, seed=seed)
     raw, _ = trials.reset(seed=seed, options={"tasks": list(tasks)})
-    h = net.initial_state(n, torch.device("cpu"))
+    h = agent.net.initial_state(n, torch.device("cpu"))
     reset = torch.ones(n, dtype=torch.bool)
     gen = torch.Generator().manual_seed(seed)
     mu = np.array([t.reward_means for t in tasks])
@@ -62,27 +62,24 @@ def probe(run_dir: str, num_tasks: int, seed: int) -> tuple[Probe, int, int]:
     rows = np.arange(n)
     steps = config.episodes_per_trial * family.horizon
     stats = np.zeros((5, steps))
-    with torch.no_grad():
-        for t in range(steps):
-            state = raw[:, :num_s].argmax(1).numpy()
-            obs = agent.obs_norm(raw) if config.normalize_obs else raw
-            feats, h = net.step(obs, h, reset)
-            action = net.policy.sample(net.policy(feats), gen)
-            raw, reward, _, _, info = trials.step(action)
-            reset = info["trial_done"]
-            a = action.numpy()
-            s_sum, s_cnt = sums[rows, state], counts[rows, state]
-            tried = s_cnt > 0
-            best = np.where(tried, s_sum / np.maximum(s_cnt, 1), -np.inf).argmax(1)
-            is_best = tried.any(1) & (a == best)
-            is_untried = ~tried[rows, a]
-            posterior = (1.0 + s_sum) / (1.0 + s_cnt)  # N(1, 1) prior, unit reward noise
-            stats[:, t] = [
-                is_best.mean(), (~is_best & ~is_untried).mean(), is_untried.mean(),
-                (a == posterior.argmax(1)).mean(), mu[rows, state, a].mean(),
-            ]  # fmt: skip
-            sums[rows, state, a] += reward.numpy()
-            counts[rows, state, a] += 1
+    for t in range(steps):
+        state = raw[:, :num_s].argmax(1).numpy()
+        action, h = agent.act(raw, h, reset, gen)
+        raw, reward, _, _, info = trials.step(action)
+        reset = info["trial_done"]
+        a = action.numpy()
+        s_sum, s_cnt = sums[rows, state], counts[rows, state]
+        tried = s_cnt > 0
+        best = np.where(tried, s_sum / np.maximum(s_cnt, 1), -np.inf).argmax(1)
+        is_best = tried.any(1) & (a == best)
+        is_untried = ~tried[rows, a]
+        posterior = (1.0 + s_sum) / (1.0 + s_cnt)  # N(1, 1) prior, unit reward noise
+        stats[:, t] = [
+            is_best.mean(), (~is_best & ~is_untried).mean(), is_untried.mean(),
+            (a == posterior.argmax(1)).mean(), mu[rows, state, a].mean(),
+        ]  # fmt: skip
+        sums[rows, state, a] += reward.numpy()
+        counts[rows, state, a] += 1
     return Probe(*stats), config.episodes_per_trial, family.horizon
 
 

@@ -5,9 +5,10 @@
 
 Without ``--run`` the task is held-out task ``--task-index`` of ``family_tasks(env, "test", ...,
 seed=--seed)`` (family parameters from ``--env-kwargs``) and the actions are uniformly random. With ``--run`` the env, its parameters, the
-held-out tasks (``tasks.json``) and the trial length come from the run directory, and an RL² agent
-acts from its checkpoint (sampling its actions, as in its evaluation). Other agents have no
-per-step acting interface yet: their runs are rendered with random actions, and the script says so.
+held-out tasks (``tasks.json``) and the trial length come from the run directory, and the agent
+acts from its checkpoint on the CPU through its ``act`` method (RL² samples its actions, as in its
+evaluation). An agent without ``act`` has its run rendered with random actions, and the script
+says so.
 
 Rendering is offscreen (MuJoCo's EGL backend by default on a headless Linux machine; set
 ``MUJOCO_GL=osmesa`` for OSMesa). GIFs need nothing more; MP4 needs ``imageio-ffmpeg`` or ``av``.
@@ -31,6 +32,7 @@ from metarl.envs import TaskError, family_tasks, make_env, resolve_env_id
 from metarl.envs.family import MetaEnv, Task
 from metarl.envs.trials import TrialVectorEnv
 from metarl.envs.vector import GymTaskVectorEnv
+from metarl.evaluate import load_trained
 
 # A policy maps the trial observation (1, obs_dim + act_dim + 2) and "a new trial starts" to an
 # env action (1, act_dim).
@@ -48,44 +50,33 @@ def random_policy(env: MetaEnv, seed: int) -> Policy:
     return act
 
 
-def rl2_policy(agent: Any, seed: int) -> Policy:
-    """The RL² agent's recurrent policy, its hidden state reset at the start of the trial."""
+def agent_policy(agent: Any, seed: int) -> Policy:
+    """A trained agent's policy (its ``act``), its state reset at the start of the trial."""
     dev = agent.device
     gen = torch.Generator(device=dev).manual_seed(seed)
     state = {"h": agent.net.initial_state(1, dev)}
 
-    @torch.no_grad()
     def act(obs: torch.Tensor, first: bool) -> torch.Tensor:
-        x = obs.to(dev)
-        if agent.config.normalize_obs:
-            x = agent.obs_norm(x)
         reset = torch.full((1,), first, dtype=torch.bool, device=dev)
-        feats, state["h"] = agent.net.step(x, state["h"], reset)
-        action = agent.net.policy.sample(agent.net.policy(feats), gen)
-        return agent.net.policy.to_env(action).cpu()
+        action, state["h"] = agent.act(obs.to(dev), state["h"], reset, gen)
+        return action.cpu()
 
     return act
 
 
 def load_run(run_dir: str) -> tuple[Any, list[Task], Any]:
-    """``(config, held-out tasks, agent or None)`` of a run directory."""
-    from metarl.agents import AGENTS
-    from metarl.envs import make_family
-    from metarl.runs import RunDir
+    """``(config, held-out tasks, agent or None)`` of a run directory, the agent on the CPU.
 
-    run = RunDir.open(run_dir)
-    config = run.load_config()
-    family = make_family(config.env, **config.env_kwargs)
-    tasks = run.load_tasks(family.task_type)
-    family.close()
-    name = type(config).__name__.removesuffix("Config").lower()
-    if name != "rl2":
-        print(f"note: the {name} agent has no acting interface for rendering yet: random actions")
-        return config, tasks, None
-    agent = AGENTS[name](config, tasks)
-    agent.load_state_dict(run.load_checkpoint()["agent"])
+    None for an agent without a per-step ``act``: its trial is rendered with random actions.
+    """
+    _, tasks, agent = load_trained(run_dir, device="cpu")
+    if not callable(getattr(agent, "act", None)):
+        print(
+            f"note: the {agent.name} agent has no acting interface for rendering yet: random actions"
+        )
+        return agent.config, tasks, None
     agent.net.eval()
-    return config, tasks, agent
+    return agent.config, tasks, agent
 
 
 def render_trial(
@@ -165,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ).unwrapped
     if "rgb_array" not in env.metadata.get("render_modes", []):
         cli.fail(f"{resolve_env_id(env_name)} cannot render rgb_array frames")
-    policy = random_policy(env, args.seed) if agent is None else rl2_policy(agent, args.seed)
+    policy = random_policy(env, args.seed) if agent is None else agent_policy(agent, args.seed)
     frames, returns = render_trial(env, task, policy, episodes, args.seed, args.every)
     env.close()
     out.parent.mkdir(parents=True, exist_ok=True)

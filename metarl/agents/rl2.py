@@ -121,6 +121,21 @@ class RL2:
         return action, logp, self.net.value(feats), h
 
     @torch.no_grad()
+    def act(
+        self, obs: torch.Tensor, state: torch.Tensor, reset: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sample env actions for trial observations; the policy's step outside training.
+
+        ``obs``: ``(B, D)`` raw trial observations (as :class:`TrialVectorEnv` returns them; the
+        agent normalizes them itself); ``state``: ``(B, S)`` carried state, from
+        ``self.net.initial_state(B, device)`` at the start; ``reset``: ``(B,)`` bool, true where
+        a new trial starts. Returns ``(env actions, new state)``: actions as the env takes them,
+        ``(B,)`` int64 or ``(B, A)`` float32 in the action bounds.
+        """
+        action, _, _, state = self._act(self._normalize(obs), state, reset, gen)
+        return self.net.policy.to_env(action), state
+
+    @torch.no_grad()
     def collect(self, gen: torch.Generator, env_seed: int) -> tuple[Rollout, dict[str, Any]]:
         """Run ``rollout_steps`` steps of fresh trials; returns the rollout and device stats."""
         steps, n, dev = self.rollout_steps, self.config.num_envs, self.device
@@ -302,8 +317,8 @@ class RL2:
         finished = torch.zeros(n, dtype=torch.bool, device=dev)
         rows = torch.arange(n, device=dev)
         for _ in range(episodes * self.horizon):
-            action, _, _, h = self._act(self._normalize(raw), h, reset, gen)
-            raw, _, _, _, info = trials.step(self.net.policy.to_env(action))
+            action, h = self.act(raw, h, reset, gen)
+            raw, _, _, _, info = trials.step(action)
             live = ~finished
             idx = info["episode_index"].clamp(max=episodes - 1)
             lengths[rows, idx] += live.float()

@@ -293,13 +293,18 @@ def test_gymnasium_check_env_with_its_render_check(
     env.close()
 
 
-@pytest.mark.skipif(not _egl_available(), reason="no headless OpenGL backend (EGL)")
-def test_render_trial_script_writes_a_gif(tmp_path: Path) -> None:
+def _render_script() -> Any:
     path = Path(__file__).resolve().parents[2] / "scripts" / "render_trial.py"
     spec = importlib.util.spec_from_file_location("render_trial", path)
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+@pytest.mark.skipif(not _egl_available(), reason="no headless OpenGL backend (EGL)")
+def test_render_trial_script_writes_a_gif(tmp_path: Path) -> None:
+    script = _render_script()
     out = tmp_path / "trial.gif"
     argv = ["--env", "ant-goal", "--env-kwargs", "horizon=3", "--width", "32", "--height", "24"]
     assert script.main([*argv, "--every", "1", "--out", str(out)]) == 0
@@ -307,6 +312,22 @@ def test_render_trial_script_writes_a_gif(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         script.main([*argv, "--out", str(tmp_path / "trial.avi")])
     assert exc.value.code == 2
+
+
+@pytest.mark.skipif(not _egl_available(), reason="no headless OpenGL backend (EGL)")
+def test_render_trial_script_plays_a_trained_run(tmp_path: Path) -> None:
+    from metarl import cli, train
+
+    run = tmp_path / "run"
+    argv = ["--agent", "rl2", "--env", "cheetah-vel", "--env-kwargs", "horizon=3", "--steps", "24",
+            "--num-envs", "4", "--minibatches", "2", "--epochs", "1", "--eval-tasks", "2",
+            "--device", "cpu", "--out", str(run)]  # fmt: skip
+    assert cli.run_main(train.main, argv) == 0
+    out = tmp_path / "trial.gif"
+    script = _render_script()
+    argv = ["--run", str(run), "--width", "32", "--height", "24", "--every", "1", "--out", str(out)]
+    assert script.main([*argv, "--task-index", "1"]) == 0
+    assert iio.imread(out, index=None).shape == (6, 24, 32, 3)  # the run's 2 episodes of 3 steps
 
 
 def test_gymnasium_render_mode_is_checked() -> None:
