@@ -83,7 +83,11 @@ def normal_np(key: int, counter: int) -> np.float32:
 
 def normal_torch(key: torch.Tensor, counter: torch.Tensor) -> torch.Tensor:
     """Batched :func:`normal_np` (float32)."""
-    u1 = uniform_torch(key, counter).double()
-    u2 = uniform_torch(key, counter + 1).double()
+    return box_muller_torch(uniform_torch(key, counter), uniform_torch(key, counter + 1))
+
+
+def box_muller_torch(u1: torch.Tensor, u2: torch.Tensor) -> torch.Tensor:
+    """Standard normals (float32) from the uniforms at ``counter`` (u1) and ``counter + 1`` (u2)."""
+    u1, u2 = u1.double(), u2.double()
     r = torch.sqrt(-2.0 * torch.log(1.0 - u1))
     return (r * torch.cos(2.0 * np.pi * u2)).to(torch.float32)

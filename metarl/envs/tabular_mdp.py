@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from metarl.envs import rng as crng
 from metarl.envs.family import MetaEnv, Task, TaskError, check_positive
 from metarl.envs.vector import BatchedMetaEnv
 
@@ -183,7 +184,8 @@ class TabularMDPVectorEnv(BatchedMetaEnv):
 
     def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         actions = self._check_discrete(actions, self.family.num_actions)
-        u, z = self.uniforms(0), self.normals(1)
+        u, u1, u2 = self.uniform_block(0, 3).unbind(1)  # transition; the reward's normal
+        z = crng.box_muller_torch(u1, u2)
         self.counter = self.counter + 3
         # One flat row index per sub-env and index_select: several times faster than indexing
         # [rows, state, actions] with three index tensors.
