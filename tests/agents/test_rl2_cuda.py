@@ -35,8 +35,8 @@ def test_rollout_loop_has_no_host_sync(family: str) -> None:
     torch.cuda.set_sync_debug_mode("error")
     try:
         for _ in range(agent.rollout_steps):
-            action, _, _, h = agent._act(agent._normalize(raw), h, reset, gen)
-            raw, _, _, _, info = agent.trials.step(agent.net.policy.to_env(action))
+            action, h = agent.act(raw, h, reset, gen)
+            raw, _, _, _, info = agent.trials.step(action)
             reset = info["trial_done"]
     finally:
         torch.cuda.set_sync_debug_mode(0)
