@@ -56,6 +56,9 @@ class RL2Config:
     head_hidden: int = 0
     """Width of a tanh layer in each of the policy and value heads, which then read the GRU
     state and the encoded current input (0: linear heads on the GRU state, as in the paper)."""
+    critic_gru: bool = False
+    """Give the value function its own encoder and GRU, so that the value loss does not train
+    the policy's memory (twice the recurrent compute)."""
     lr: float = 3e-4
     """Adam learning rate."""
     anneal_lr: bool = False

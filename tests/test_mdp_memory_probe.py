@@ -21,6 +21,7 @@ def _load_script():
 def test_probe_sorts_every_step_of_a_trial(tmp_path: Path) -> None:
     out = tmp_path / "run"
     options = ["--transition-input", "true", "--chrono-init", "true", "--head-hidden", "8"]
+    options += ["--critic-gru", "true"]
     args = ["--episodes-per-trial", "3", "--env-kwargs", "horizon=4", *options]
     assert tiny_train(out, "tabular-mdp", 48, *args) == 0
     script = _load_script()

@@ -107,8 +107,10 @@ class RecurrentActorCritic(nn.Module):
     meant for families whose memory must be keyed by state: ``transition_input`` feeds the
     encoder the previous step's input too, and ``head_hidden`` > 0 gives each head a tanh layer
     reading the GRU state and the encoded current input (neither raised the tabular-MDP score in
-    our runs; docs/BENCHMARKS.md). ``chrono_horizon`` > 1 initializes the update gate to keep
+    our runs; docs/BENCHMARKS.md). ``chrono_horizon`` > 1 initializes the update gates to keep
     memories for up to that many steps (:meth:`_chrono_init`; faster learning on tabular MDPs).
+    ``critic_gru`` gives the value head its own encoder and GRU, so the value loss no longer
+    trains the policy's memory (the features then hold the policy's part, then the critic's).
 
     Rollouts call :meth:`step` one step at a time. Training calls :meth:`sequence` on whole
     rollouts whose hidden state is reset where a trial starts: the rollout is cut into segments
@@ -124,28 +126,46 @@ class RecurrentActorCritic(nn.Module):
         transition_input: bool = False,
         head_hidden: int = 0,
         chrono_horizon: int = 0,
+        critic_gru: bool = False,
     ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
         self.obs_dim = obs_dim
         self.transition_input = transition_input
         self.head_hidden = head_hidden
+        self.critic_gru = critic_gru
         in_dim = 2 * obs_dim if transition_input else obs_dim
-        self.encoder = nn.Sequential(nn.Linear(in_dim, hidden_size), nn.Tanh())
-        self.gru = nn.GRU(hidden_size, hidden_size)
-        feat_dim = 2 * hidden_size if head_hidden else hidden_size
-        self.policy = ActionHead(feat_dim, action_space, hidden=head_hidden)
+        self.encoder, self.gru = self._core(in_dim)
+        if critic_gru:
+            self.critic_encoder, self.critic_core = self._core(in_dim)
+        self.policy_dim = 2 * hidden_size if head_hidden else hidden_size
+        self.policy = ActionHead(self.policy_dim, action_space, hidden=head_hidden)
         # Identity adds no parameters: checkpoints without head_hidden keep their keys.
-        self.value_body = _tanh_layer(feat_dim, head_hidden) if head_hidden else nn.Identity()
-        self.value_head = nn.Linear(head_hidden or feat_dim, 1)
-        nn.init.orthogonal_(self.encoder[0].weight)
-        nn.init.zeros_(self.encoder[0].bias)
-        for name, param in self.gru.named_parameters():
-            (nn.init.orthogonal_ if "weight" in name else nn.init.zeros_)(param)
+        self.value_body = (
+            _tanh_layer(self.policy_dim, head_hidden) if head_hidden else nn.Identity()
+        )
+        self.value_head = nn.Linear(head_hidden or self.policy_dim, 1)
+        # Initialized after all modules exist, in this order, so that a seed gives the same
+        # weights as before the critic option (the default network draws what it always drew).
+        for encoder, gru in self._cores():
+            nn.init.orthogonal_(encoder[0].weight)
+            nn.init.zeros_(encoder[0].bias)
+            for name, param in gru.named_parameters():
+                (nn.init.orthogonal_ if "weight" in name else nn.init.zeros_)(param)
         if chrono_horizon > 1:
             self._chrono_init(chrono_horizon)
         nn.init.orthogonal_(self.value_head.weight, gain=1.0)
         nn.init.zeros_(self.value_head.bias)
+
+    def _core(self, in_dim: int) -> tuple[nn.Sequential, nn.GRU]:
+        """A tanh encoder and a GRU of width H (initialized in ``__init__``)."""
+        encoder = nn.Sequential(nn.Linear(in_dim, self.hidden_size), nn.Tanh())
+        return encoder, nn.GRU(self.hidden_size, self.hidden_size)
+
+    def _cores(self) -> list[tuple[nn.Sequential, nn.GRU]]:
+        """The policy's (encoder, GRU), then the critic's if it has its own."""
+        cores = [(self.encoder, self.gru)]
+        return [*cores, (self.critic_encoder, self.critic_core)] if self.critic_gru else cores
 
     @torch.no_grad()
     def _chrono_init(self, horizon: int) -> None:
@@ -156,17 +176,23 @@ class RecurrentActorCritic(nn.Module):
         timescales spread up to ``horizon`` steps.
         """
         h = self.hidden_size
-        u = torch.empty(h).uniform_(1.0, float(horizon - 1))
-        self.gru.bias_hh_l0[h : 2 * h] = torch.log(u)
+        for _, gru in self._cores():
+            u = torch.empty(h).uniform_(1.0, float(horizon - 1))
+            gru.bias_hh_l0[h : 2 * h] = torch.log(u)
 
     def _features(self, gru_h: torch.Tensor, encoded: torch.Tensor) -> torch.Tensor:
-        """What the heads read: the GRU state, and with MLP heads also the encoded input."""
+        """What a head reads: the GRU state, and with MLP heads also the encoded input."""
         return torch.cat([gru_h, encoded], dim=-1) if self.head_hidden else gru_h
 
     @property
+    def memory_size(self) -> int:
+        """Width of the GRU states in the carried state: H, or 2H with ``critic_gru``."""
+        return self.hidden_size * len(self._cores())
+
+    @property
     def state_size(self) -> int:
-        """Width S of the carried state: the GRU's H, plus the last input D with transitions."""
-        return self.hidden_size + (self.obs_dim if self.transition_input else 0)
+        """Width S of the carried state: the GRU states, plus the last input D with transitions."""
+        return self.memory_size + (self.obs_dim if self.transition_input else 0)
 
     def initial_state(self, batch: int, device: torch.device) -> torch.Tensor:
         """Zero carried state ``(batch, state_size)``."""
@@ -178,27 +204,31 @@ class RecurrentActorCritic(nn.Module):
         """One step: ``obs (B, D)``, carried state ``h (B, S)``; ``reset (B,)`` zeroes h first.
 
         Returns ``(features (B, F), new state (B, S))``. The features are the GRU's new hidden
-        state (F = H), with ``head_hidden`` followed by the encoded input (F = 2H). With
+        state (F = H), with ``head_hidden`` followed by the encoded input (F = 2H), and with
+        ``critic_gru`` the same again from the critic's core (F doubles). With
         ``transition_input`` the state also carries ``obs`` for the next step, whose encoder reads
         ``concat(obs, previous obs)`` (zeros at a trial's first step).
         """
         if reset is not None:
             h = h * (~reset).unsqueeze(-1).to(h.dtype)
-        gru_h, prev = h[:, : self.hidden_size], h[:, self.hidden_size :]
-        x = torch.cat([obs, prev], dim=-1) if self.transition_input else obs
-        g = self.gru
-        encoded = self.encoder(x)
-        gru_h = torch.gru_cell(
-            encoded, gru_h, g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0
-        )
-        new = torch.cat([gru_h, obs], dim=-1) if self.transition_input else gru_h
-        return self._features(gru_h, encoded), new
+        x = torch.cat([obs, h[:, self.memory_size :]], dim=-1) if self.transition_input else obs
+        feats, memories = [], []
+        for i, (encoder, g) in enumerate(self._cores()):
+            encoded = encoder(x)
+            gru_h = h[:, i * self.hidden_size : (i + 1) * self.hidden_size]
+            gru_h = torch.gru_cell(
+                encoded, gru_h, g.weight_ih_l0, g.weight_hh_l0, g.bias_ih_l0, g.bias_hh_l0
+            )
+            feats.append(self._features(gru_h, encoded))
+            memories.append(gru_h)
+        new = torch.cat(memories + ([obs] if self.transition_input else []), dim=-1)
+        return torch.cat(feats, dim=-1), new
 
     def _with_previous(
         self, obs: torch.Tensor, h0: torch.Tensor, resets: torch.Tensor
     ) -> torch.Tensor:
         """``concat(obs, previous obs)`` ``(T, B, 2D)``; the previous obs is 0 after a reset."""
-        prev = torch.cat([h0[None, :, self.hidden_size :], obs[:-1]], dim=0)
+        prev = torch.cat([h0[None, :, self.memory_size :], obs[:-1]], dim=0)
         prev = prev * (~resets).unsqueeze(-1).to(obs.dtype)
         return torch.cat([obs, prev], dim=-1)
 
@@ -213,17 +243,40 @@ class RecurrentActorCritic(nn.Module):
         the host once. ``segmented=False`` promises that ``resets[1:]`` is all false (each row is
         one trial, or part of one): one GRU call, no host sync.
         """
-        steps, batch = resets.shape
         if self.transition_input:
             obs = self._with_previous(obs, h0, resets)
-        h0 = h0[:, : self.hidden_size]
-        encoded = self.encoder(obs)
-        if not segmented:
-            h0 = h0 * (~resets[0]).unsqueeze(-1).to(h0.dtype)
-            out, _ = self.gru(encoded, h0.unsqueeze(0))
-            return self._features(out, encoded)
-        x = encoded.transpose(0, 1).reshape(steps * batch, -1)  # env-major
-        starts = resets.t().clone()
+        h0 = h0 * (~resets[0]).unsqueeze(-1).to(h0.dtype)
+        segments = None if not segmented else _Segments(resets)
+        feats = []
+        for i, (encoder, gru) in enumerate(self._cores()):
+            encoded = encoder(obs)
+            gru_h0 = h0[:, i * self.hidden_size : (i + 1) * self.hidden_size]
+            if segments is None:
+                out, _ = gru(encoded, gru_h0.unsqueeze(0))
+            else:
+                out = segments.run(gru, encoded, gru_h0)
+            feats.append(self._features(out, encoded))
+        return torch.cat(feats, dim=-1)
+
+    def policy_params(self, features: torch.Tensor) -> torch.Tensor:
+        """The action distribution's parameters ``(..., P)`` from features ``(..., F)``."""
+        return self.policy(features[..., : self.policy_dim])
+
+    def value(self, features: torch.Tensor) -> torch.Tensor:
+        """State values ``(...)`` of features ``(..., F)`` (the critic's part with its own GRU)."""
+        part = features[..., self.policy_dim :] if self.critic_gru else features
+        return self.value_head(self.value_body(part)).squeeze(-1)
+
+
+class _Segments:
+    """A ``(T, B)`` rollout cut at its resets into segments, for one padded ``nn.GRU`` batch.
+
+    Reads the number of segments and the longest one back to the host once, at construction.
+    """
+
+    def __init__(self, resets: torch.Tensor) -> None:
+        steps, batch = resets.shape
+        starts = resets.t().clone()  # env-major
         starts[:, 0] = True
         flat = starts.reshape(-1)
         seg = torch.cumsum(flat.long(), 0) - 1  # segment of each entry
@@ -231,20 +284,22 @@ class RecurrentActorCritic(nn.Module):
         first = torch.cummax(torch.where(flat, idx, torch.zeros_like(idx)), 0).values
         pos = idx - first  # position inside its segment
         lengths = torch.bincount(seg)
-        num_seg, max_len = int(lengths.numel()), int(lengths.max())
-        lin = seg * max_len + pos  # entry -> row of the flattened (num_seg * max_len) batch
-        padded = x.new_zeros(num_seg * max_len, x.shape[-1]).index_copy(0, lin, x)
-        padded = padded.view(num_seg, max_len, -1)
-        seg_h0 = x.new_zeros(num_seg, self.hidden_size)
-        first_seg = seg.view(batch, steps)[:, 0]
-        keep0 = (~resets[0]).unsqueeze(-1).to(h0.dtype)
-        seg_h0[first_seg] = h0 * keep0
+        self.steps, self.batch = steps, batch
+        self.num_seg, self.max_len = int(lengths.numel()), int(lengths.max())
+        self.lin = seg * self.max_len + pos  # entry -> row of the (num_seg * max_len) batch
+        self.first_seg = seg.view(batch, steps)[:, 0]
+
+    def run(self, gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+        """GRU outputs ``(T, B, H)`` of inputs ``x (T, B, H)``; ``h0 (B, H)`` starts each row's
+        first segment (already zeroed where row 0 resets), zeros start the others."""
+        flat_x = x.transpose(0, 1).reshape(self.steps * self.batch, -1)
+        padded = flat_x.new_zeros(self.num_seg * self.max_len, flat_x.shape[-1])
+        padded = padded.index_copy(0, self.lin, flat_x).view(self.num_seg, self.max_len, -1)
+        seg_h0 = flat_x.new_zeros(self.num_seg, h0.shape[-1])
+        seg_h0[self.first_seg] = h0
         # Plain padded batch (packing is ~7x slower in backward on CPU): the GRU is causal, so
         # the padding after a segment's end never reaches the outputs that are read back.
-        out, _ = self.gru(padded.transpose(0, 1), seg_h0.unsqueeze(0))
-        out = out.transpose(0, 1).reshape(num_seg * max_len, -1).index_select(0, lin)
-        return self._features(out.view(batch, steps, -1).transpose(0, 1), encoded)
-
-    def value(self, features: torch.Tensor) -> torch.Tensor:
-        """State values ``(...)`` of features ``(..., F)``."""
-        return self.value_head(self.value_body(features)).squeeze(-1)
+        out, _ = gru(padded.transpose(0, 1), seg_h0.unsqueeze(0))
+        out = out.transpose(0, 1).reshape(self.num_seg * self.max_len, -1)
+        out = out.index_select(0, self.lin)
+        return out.view(self.batch, self.steps, -1).transpose(0, 1)

@@ -99,6 +99,7 @@ class RL2:
                 config.transition_input,
                 config.head_hidden,
                 config.episodes_per_trial * env.horizon if config.chrono_init else 0,
+                config.critic_gru,
             )
         self.net.to(self.device)
         self.obs_norm = RunningNorm(obs_dim).to(self.device)
@@ -115,7 +116,7 @@ class RL2:
         self, obs: torch.Tensor, h: torch.Tensor, reset: torch.Tensor, gen: torch.Generator
     ) -> tuple[torch.Tensor, ...]:
         feats, h = self.net.step(obs, h, reset)
-        params = self.net.policy(feats)
+        params = self.net.policy_params(feats)
         action = self.net.policy.sample(params, gen)
         logp = self.net.policy.log_prob(params, action)
         return action, logp, self.net.value(feats), h
@@ -211,7 +212,7 @@ class RL2:
     ) -> dict[str, torch.Tensor]:
         cfg = self.config
         feats = self.net.sequence(ro.obs[:, mb], h0[mb], ro.resets[:, mb], segmented)
-        params = self.net.policy(feats)
+        params = self.net.policy_params(feats)
         logp = self.net.policy.log_prob(params, ro.actions[:, mb])
         entropy = self.net.policy.entropy(params).mean()
         values = self.net.value(feats)

@@ -10,10 +10,17 @@ from gymnasium import spaces
 from metarl.agents.networks import ActionHead, RecurrentActorCritic
 
 
-@pytest.mark.parametrize(("transition_input", "head_hidden"), [(False, 0), (True, 0), (True, 8)])
-def test_sequence_equals_step_loop_with_resets(transition_input: bool, head_hidden: int) -> None:
+@pytest.mark.parametrize(
+    ("transition_input", "head_hidden", "critic_gru"),
+    [(False, 0, False), (True, 0, False), (True, 8, False), (False, 0, True), (True, 8, True)],
+)
+def test_sequence_equals_step_loop_with_resets(
+    transition_input: bool, head_hidden: int, critic_gru: bool
+) -> None:
     torch.manual_seed(0)
-    net = RecurrentActorCritic(6, spaces.Discrete(3), 16, transition_input, head_hidden)
+    net = RecurrentActorCritic(
+        6, spaces.Discrete(3), 16, transition_input, head_hidden, critic_gru=critic_gru
+    )
     obs = torch.randn(9, 4, 6)
     resets = torch.zeros(9, 4, dtype=torch.bool)
     resets[0, :2] = True  # sub-envs 2 and 3 continue from h0 (and its previous obs)
@@ -27,17 +34,41 @@ def test_sequence_equals_step_loop_with_resets(transition_input: bool, head_hidd
     assert torch.allclose(seq, torch.stack(outs), atol=1e-6)
 
 
-@pytest.mark.parametrize("transition_input", [False, True])
-def test_unsegmented_sequence_equals_segmented(transition_input: bool) -> None:
+@pytest.mark.parametrize(("transition_input", "critic_gru"), [(False, False), (True, True)])
+def test_unsegmented_sequence_equals_segmented(transition_input: bool, critic_gru: bool) -> None:
     """Without resets after step 0 the one-call GRU path gives the padded-segment path's result."""
     torch.manual_seed(0)
-    net = RecurrentActorCritic(5, spaces.Discrete(2), 12, transition_input)
+    net = RecurrentActorCritic(5, spaces.Discrete(2), 12, transition_input, critic_gru=critic_gru)
     obs = torch.randn(7, 6, 5)
     resets = torch.zeros(7, 6, dtype=torch.bool)
     resets[0, ::2] = True
     h0 = torch.randn(6, net.state_size)
     fast = net.sequence(obs, h0, resets, segmented=False)
     assert torch.allclose(fast, net.sequence(obs, h0, resets), atol=1e-6)
+
+
+def untouched(p: torch.nn.Parameter) -> bool:
+    """No gradient reached ``p`` (none at all, or zeros through a slice)."""
+    return p.grad is None or not p.grad.any()
+
+
+@pytest.mark.parametrize("head_hidden", [0, 8])
+def test_critic_gru_separates_the_value_gradient_from_the_policy(head_hidden: int) -> None:
+    torch.manual_seed(0)
+    net = RecurrentActorCritic(4, spaces.Discrete(3), 8, head_hidden=head_hidden, critic_gru=True)
+    assert net.state_size == 16
+    obs, resets = torch.randn(5, 3, 4), torch.zeros(5, 3, dtype=torch.bool)
+    resets[0] = True
+    feats = net.sequence(obs, net.initial_state(3, torch.device("cpu")), resets)
+    net.value(feats).sum().backward()
+    assert all(untouched(p) for p in [*net.gru.parameters(), *net.encoder.parameters()])
+    assert all(untouched(p) for p in net.policy.parameters())
+    assert net.critic_core.weight_hh_l0.grad.abs().sum() > 0
+    net.zero_grad(set_to_none=True)
+    feats = net.sequence(obs, net.initial_state(3, torch.device("cpu")), resets)
+    net.policy_params(feats).sum().backward()
+    assert all(untouched(p) for p in net.critic_core.parameters())
+    assert net.gru.weight_hh_l0.grad.abs().sum() > 0
 
 
 def test_transition_input_reads_the_previous_observation() -> None:
