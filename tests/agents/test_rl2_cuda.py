@@ -19,13 +19,19 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 FAMILIES = {"bandit": {"num_arms": 5}, "tabular-mdp": {}, "nav": {}}
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_rollout_loop_has_no_host_sync(family: str) -> None:
+def cuda_agent(family: str) -> RL2:
+    """RL² with the family's preset on 64 parallel trials on the GPU."""
     kwargs = FAMILIES[family]
     config = dataclasses.replace(
         preset("rl2", family), env_kwargs=kwargs, num_envs=64, minibatches=4, device="cuda"
     )
-    agent = RL2(config, family_tasks(family, "train", 100, 0, **kwargs))
+    return RL2(config, family_tasks(family, "train", 100, 0, **kwargs))
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_rollout_loop_has_no_host_sync(family: str) -> None:
+    agent = cuda_agent(family)
+    config = agent.config
     gen = torch.Generator(device=agent.device).manual_seed(0)
     agent.collect(gen, env_seed=0)  # warm-up: lazy CUDA init and first allocations
     raw, _ = agent.trials.reset(seed=1)
@@ -45,11 +51,7 @@ def test_rollout_loop_has_no_host_sync(family: str) -> None:
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_training_iteration_runs_on_cuda(family: str) -> None:
-    kwargs = FAMILIES[family]
-    config = dataclasses.replace(
-        preset("rl2", family), env_kwargs=kwargs, num_envs=64, minibatches=4, device="cuda"
-    )
-    agent = RL2(config, family_tasks(family, "train", 100, 0, **kwargs))
+    agent = cuda_agent(family)
     metrics = agent.train_iteration()
     assert metrics["env_steps"] == agent.rollout_steps * 64
     assert all(p.device.type == "cuda" for p in agent.net.parameters())
