@@ -18,6 +18,7 @@ Exit status 0, or 2 with one line on stderr for a bad argument.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,6 +80,25 @@ def load_run(run_dir: str) -> tuple[Any, list[Task], Any]:
     return agent.config, tasks, agent
 
 
+def check_offscreen_gl() -> None:
+    """Exit with one line if MuJoCo's offscreen backend (``MUJOCO_GL`` egl or osmesa) cannot open
+    a context; other values (glfw with a display) are left to MuJoCo."""
+    backend = os.environ.get("MUJOCO_GL", "")
+    try:
+        if backend == "egl":
+            from mujoco.egl import GLContext
+        elif backend == "osmesa":
+            from mujoco.osmesa import GLContext
+        else:
+            return
+        GLContext(8, 8).free()
+    except Exception as e:  # a missing library surfaces as ImportError, AttributeError, ...
+        cli.fail(
+            f"MuJoCo cannot render offscreen with MUJOCO_GL={backend} ({type(e).__name__}: {e}): "
+            "install EGL (make render-deps) or OSMesa, or choose the other with MUJOCO_GL"
+        )
+
+
 def render_trial(
     env: MetaEnv, task: Task, policy: Policy, episodes: int, seed: int, every: int
 ) -> tuple[list[np.ndarray], list[float]]:
@@ -138,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".gif", ".mp4"):
         cli.fail(f"--out must end in .gif or .mp4, got {out.name!r}")
+    check_offscreen_gl()  # a MUJOCO_GL set by the user: mujoco's import itself needs it to work
 
     agent = None
     if args.run:
@@ -156,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ).unwrapped
     if "rgb_array" not in env.metadata.get("render_modes", []):
         cli.fail(f"{resolve_env_id(env_name)} cannot render rgb_array frames")
+    check_offscreen_gl()  # the EGL default that the env selected on a headless machine
     policy = random_policy(env, args.seed) if agent is None else agent_policy(agent, args.seed)
     frames, returns = render_trial(env, task, policy, episodes, args.seed, args.every)
     env.close()

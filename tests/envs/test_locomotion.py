@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -328,6 +331,27 @@ def test_render_trial_script_plays_a_trained_run(tmp_path: Path) -> None:
     argv = ["--run", str(run), "--width", "32", "--height", "24", "--every", "1", "--out", str(out)]
     assert script.main([*argv, "--task-index", "1"]) == 0
     assert iio.imread(out, index=None).shape == (6, 24, 32, 3)  # the run's 2 episodes of 3 steps
+
+
+def _osmesa_works() -> bool:
+    code = "from mujoco.osmesa import GLContext; GLContext(8, 8).free()"
+    env = {**os.environ, "MUJOCO_GL": "osmesa"}
+    return (
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True).returncode == 0
+    )
+
+
+@pytest.mark.skipif(_osmesa_works(), reason="OSMesa works here: nothing to report")
+def test_render_trial_script_reports_a_missing_gl_backend_in_one_line(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[2] / "scripts" / "render_trial.py"
+    out = tmp_path / "trial.gif"
+    result = subprocess.run(
+        [sys.executable, str(script), "--env", "cheetah-vel", "--out", str(out)],
+        env={**os.environ, "MUJOCO_GL": "osmesa"}, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "MUJOCO_GL=osmesa" in result.stderr
+    assert not out.exists()
 
 
 def test_gymnasium_render_mode_is_checked() -> None:
