@@ -222,8 +222,8 @@ class RecurrentActorCritic(nn.Module):
             )
             feats.append(self._features(gru_h, encoded))
             memories.append(gru_h)
-        new = torch.cat(memories + ([obs] if self.transition_input else []), dim=-1)
-        return torch.cat(feats, dim=-1), new
+        parts = memories + ([obs] if self.transition_input else [])
+        return _joined(feats), _joined(parts)
 
     def _with_previous(
         self, obs: torch.Tensor, h0: torch.Tensor, resets: torch.Tensor
@@ -257,7 +257,7 @@ class RecurrentActorCritic(nn.Module):
             else:
                 out = segments.run(gru, encoded, gru_h0)
             feats.append(self._features(out, encoded))
-        return torch.cat(feats, dim=-1)
+        return _joined(feats)
 
     def policy_params(self, features: torch.Tensor) -> torch.Tensor:
         """The action distribution's parameters ``(..., P)`` from features ``(..., F)``."""
@@ -267,6 +267,11 @@ class RecurrentActorCritic(nn.Module):
         """State values ``(...)`` of features ``(..., F)`` (the critic's part with its own GRU)."""
         part = features[..., self.policy_dim :] if self.critic_gru else features
         return self.value_head(self.value_body(part)).squeeze(-1)
+
+
+def _joined(parts: list[torch.Tensor]) -> torch.Tensor:
+    """``parts`` concatenated on the last axis; a single part as it is (no copy, no kernel)."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
 
 class _Segments:
