@@ -1,11 +1,16 @@
-"""Shared test setup: import paths, Hypothesis settings and torch threads for xdist workers."""
+"""Shared test setup: import paths, Hypothesis settings, torch threads for xdist workers, and a
+loader for the scripts in ``scripts/``."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+import types
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import torch
 from hypothesis import settings
 
@@ -24,3 +29,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "metarl"))
 # One torch thread per xdist worker: ``-n 2`` on 2 cores would otherwise oversubscribe them.
 if "PYTEST_XDIST_WORKER" in os.environ:
     torch.set_num_threads(1)
+
+
+@pytest.fixture
+def load_script() -> Callable[[str], types.ModuleType]:
+    """Import ``scripts/<name>.py`` as a module (the scripts are files, not a package)."""
+
+    def load(name: str) -> types.ModuleType:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        script = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(script)
+        return script
+
+    return load

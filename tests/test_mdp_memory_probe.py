@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 from test_train import run_cli, tiny_train
 
 
-def _load_script():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "mdp_memory_probe.py"
-    spec = importlib.util.spec_from_file_location("mdp_memory_probe", path)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
-def test_probe_sorts_every_step_of_a_trial(tmp_path: Path) -> None:
+def test_probe_sorts_every_step_of_a_trial(tmp_path: Path, load_script) -> None:
     out = tmp_path / "run"
     options = ["--transition-input", "true", "--chrono-init", "true", "--head-hidden", "8"]
     options += ["--critic-gru", "true"]
     args = ["--episodes-per-trial", "3", "--env-kwargs", "horizon=4", *options]
     assert tiny_train(out, "tabular-mdp", 48, *args) == 0
-    script = _load_script()
+    script = load_script("mdp_memory_probe")
     result, episodes, horizon = script.probe(str(out), num_tasks=3, seed=0)
     assert (episodes, horizon) == (3, 4)
     shares = result.best_tried + result.other_tried + result.untried
@@ -32,7 +22,7 @@ def test_probe_sorts_every_step_of_a_trial(tmp_path: Path) -> None:
     assert result.untried[0] == 1.0  # nothing has been tried before the first step
 
 
-def test_probe_rejects_a_run_of_another_family(tmp_path: Path) -> None:
+def test_probe_rejects_a_run_of_another_family(tmp_path: Path, load_script) -> None:
     out = tmp_path / "run"
     assert tiny_train(out, "bandit", 24, "--episodes-per-trial", "3") == 0
-    assert run_cli(_load_script(), [str(out)]) == 2
+    assert run_cli(load_script("mdp_memory_probe"), [str(out)]) == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -296,18 +295,9 @@ def test_gymnasium_check_env_with_its_render_check(
     env.close()
 
 
-def _render_script() -> Any:
-    path = Path(__file__).resolve().parents[2] / "scripts" / "render_trial.py"
-    spec = importlib.util.spec_from_file_location("render_trial", path)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
-
-
 @pytest.mark.skipif(not _egl_available(), reason="no headless OpenGL backend (EGL)")
-def test_render_trial_script_writes_a_gif(tmp_path: Path) -> None:
-    script = _render_script()
+def test_render_trial_script_writes_a_gif(tmp_path: Path, load_script) -> None:
+    script = load_script("render_trial")
     out = tmp_path / "trial.gif"
     argv = ["--env", "ant-goal", "--env-kwargs", "horizon=3", "--width", "32", "--height", "24"]
     assert script.main([*argv, "--every", "1", "--out", str(out)]) == 0
@@ -318,7 +308,7 @@ def test_render_trial_script_writes_a_gif(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not _egl_available(), reason="no headless OpenGL backend (EGL)")
-def test_render_trial_script_plays_a_trained_run(tmp_path: Path) -> None:
+def test_render_trial_script_plays_a_trained_run(tmp_path: Path, load_script) -> None:
     from metarl import cli, train
 
     run = tmp_path / "run"
@@ -327,7 +317,7 @@ def test_render_trial_script_plays_a_trained_run(tmp_path: Path) -> None:
             "--device", "cpu", "--out", str(run)]  # fmt: skip
     assert cli.run_main(train.main, argv) == 0
     out = tmp_path / "trial.gif"
-    script = _render_script()
+    script = load_script("render_trial")
     argv = ["--run", str(run), "--width", "32", "--height", "24", "--every", "1", "--out", str(out)]
     assert script.main([*argv, "--task-index", "1"]) == 0
     assert iio.imread(out, index=None).shape == (6, 24, 32, 3)  # the run's 2 episodes of 3 steps
