@@ -10,7 +10,11 @@
 # Needs the project's Python packages (a machine without internet can take gymnasium and
 # farama-notifications as wheels on PYTHONPATH).
 set -uo pipefail
-out=${1:?usage: bash scripts/gpu_suite.sh OUT_DIR}
+if [ $# -ne 1 ]; then
+  echo "usage: bash scripts/gpu_suite.sh OUT_DIR (the folder for the logs and JSON files)" >&2
+  exit 2
+fi
+out=$1
 mkdir -p "$out"
 py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
