@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,8 +98,51 @@ def family_names() -> dict[str, str]:
 def resolve_env_id(name: str) -> str:
     """Gymnasium id of a short name, a registered id, or ``pkg.module:Id-vN``.
 
-    Raises :class:`TaskError` listing the known names when ``name`` is none of them.
+    Raises :class:`TaskError` listing the known names when ``name`` is none of them, or when the
+    module behind the id's entry points cannot be imported (see :func:`import_entry_points`).
     """
+    env_id = _find_env_id(name)
+    import_entry_points(env_id)
+    return env_id
+
+
+def import_entry_points(env_id: str) -> None:
+    """Import the modules named by ``env_id``'s entry points, failing in one line where a user can
+    act: a missing package, or a ``MUJOCO_GL`` backend whose library is missing (MuJoCo imports
+    the OpenGL binding it names, so ``osmesa`` without OSMesa breaks ``import mujoco`` itself
+    with an error from deep inside PyOpenGL). Other errors keep their traceback.
+    """
+    spec = gym.spec(env_id)
+    entries = (spec.entry_point, getattr(spec, "vector_entry_point", None))
+    for module in {e.split(":")[0] for e in entries if isinstance(e, str)}:
+        try:
+            importlib.import_module(module)
+        except ImportError as e:
+            raise TaskError(f"cannot import {module} for {env_id}: {e}") from None
+        except (AttributeError, OSError, RuntimeError):
+            backend = os.environ.get("MUJOCO_GL")
+            cause = _import_error("mujoco")
+            if backend is None or cause is None:
+                raise
+            raise TaskError(
+                f"{env_id} needs MuJoCo, which cannot be imported with MUJOCO_GL={backend} "
+                f"({type(cause).__name__}: {cause}): unset MUJOCO_GL (metarl picks EGL when it "
+                "renders headless), or set it to a backend whose library is installed "
+                "(`make render-deps` installs EGL's)"
+            ) from None
+
+
+def _import_error(module: str) -> Exception | None:
+    """What ``import module`` raises now, or None when it imports."""
+    try:
+        importlib.import_module(module)
+    except Exception as e:  # whatever the module raised: the caller reports it
+        return e
+    return None
+
+
+def _find_env_id(name: str) -> str:
+    """:func:`resolve_env_id` without the import of the entry points."""
     if name in BUILTIN_FAMILIES:
         return BUILTIN_FAMILIES[name]
     if name in gym.registry:

@@ -102,7 +102,8 @@ def discover_plugins() -> tuple[dict[str, str], list[str]]:
 
 
 def _why(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+    """Our own errors already say what to do; others are named by their type."""
+    return str(error) if isinstance(error, TaskError) else f"{type(error).__name__}: {error}"
 
 
 def family_table(infos: Sequence[FamilyInfo]) -> Table:

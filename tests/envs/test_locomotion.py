@@ -344,6 +344,19 @@ def test_render_trial_script_reports_a_missing_gl_backend_in_one_line(tmp_path: 
     assert not out.exists()
 
 
+def test_train_reports_a_mujoco_gl_that_breaks_mujocos_import_in_one_line(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    argv = ["-m", "metarl.train", "--agent", "rl2", "--env", "cheetah-vel", "--out", str(run)]
+    result = subprocess.run(
+        [sys.executable, *argv], env={**os.environ, "MUJOCO_GL": "no-such-backend"},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "MUJOCO_GL=no-such-backend" in result.stderr and "unset MUJOCO_GL" in result.stderr
+    assert not run.exists()
+
+
 def test_gymnasium_render_mode_is_checked() -> None:
     with pytest.raises(TaskError, match="render_mode"):
         HalfCheetahVelEnv(render_mode="human")

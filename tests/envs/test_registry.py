@@ -81,6 +81,18 @@ def test_bad_module_id_and_non_meta_env() -> None:
         make_env("nav", speed=3)
 
 
+def test_registered_id_whose_module_cannot_be_imported() -> None:
+    env_id = "metarl-test/MissingModule-v0"
+    gym.register(env_id, entry_point="no_such_pkg.envs:Env")
+    try:
+        with pytest.raises(
+            TaskError, match=re.escape(f"cannot import no_such_pkg.envs for {env_id}")
+        ):
+            make_env(env_id)
+    finally:
+        del gym.registry[env_id]
+
+
 def install_plugin(root: Path, monkeypatch: pytest.MonkeyPatch, entries: dict[str, str]) -> None:
     """A real installed distribution (a dist-info folder on sys.path) with ``metarl.families`` entry points."""
     dist = root / "metarl_test_plugin-0.1.dist-info"
@@ -135,8 +147,8 @@ def test_broken_plugins_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     text = console.export_text()
     assert "plugin broken (builtins:str): must register its env with Gymnasium" in text
     assert (
-        "missing-dep (MissingDep-v0): could not be loaded: ModuleNotFoundError: "
-        "No module named 'no_such_dependency'" in text
+        "missing-dep (MissingDep-v0): could not be loaded: cannot import no_such_dependency.envs "
+        "for MissingDep-v0: No module named 'no_such_dependency'" in text
     )
     assert "metarl/Nav2D-v0" in text
     gym.registry.pop("MissingDep-v0", None)
