@@ -50,6 +50,9 @@ class RL2Config:
     """Feed the GRU each step's trial observation together with the previous one, i.e. the
     whole transition (s, a, r, s'), so one layer can bind a reward to the state it was earned in
     (the plain RL² input puts s and its reward in different steps)."""
+    time_input: bool = False
+    """Add the step of the episode and the episode of the trial (each as a share, in [0, 1)) to
+    the agent's input, which the plain RL² agent has to count with its memory."""
     chrono_init: bool = False
     """Initialize the GRU's update-gate biases to log(U[1, T-1]), T = one trial's length, so an
     untrained memory keeps its contents for up to a trial instead of halving every step."""

@@ -23,7 +23,6 @@ from metarl import cli
 from metarl.config import ConfigError
 from metarl.envs import make_family, make_vector_env
 from metarl.envs.tabular_mdp import TabularMDPEnv, TabularMDPTask
-from metarl.envs.trials import TrialVectorEnv
 from metarl.evaluate import load_trained
 
 
@@ -52,7 +51,7 @@ def probe(run_dir: str, num_tasks: int, seed: int) -> tuple[Probe, int, int]:
     n = len(tasks)
     num_s, num_a = family.num_states, family.num_actions
     env = make_vector_env(config.env, n, "cpu", validate_actions=False, **config.env_kwargs)
-    trials = TrialVectorEnv(env, config.episodes_per_trial, tasks, seed=seed)
+    trials = agent.trial_env(env, config.episodes_per_trial, tasks, seed)
     raw, _ = trials.reset(seed=seed, options={"tasks": list(tasks)})
     h = agent.net.initial_state(n, torch.device("cpu"))
     reset = torch.ones(n, dtype=torch.bool)

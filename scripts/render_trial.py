@@ -100,11 +100,20 @@ def check_offscreen_gl() -> None:
 
 
 def render_trial(
-    env: MetaEnv, task: Task, policy: Policy, episodes: int, seed: int, every: int
+    env: MetaEnv,
+    task: Task,
+    policy: Policy,
+    episodes: int,
+    seed: int,
+    every: int,
+    time_features: bool = False,
 ) -> tuple[list[np.ndarray], list[float]]:
-    """Frames (every ``every``-th step, before the step) and the return of each episode."""
+    """Frames (every ``every``-th step, before the step) and the return of each episode.
+
+    ``time_features``: the trial observation an agent trained with ``time_input`` reads.
+    """
     vec = GymTaskVectorEnv([lambda: env])
-    trials = TrialVectorEnv(vec, episodes_per_trial=episodes, tasks=[task], seed=seed)
+    trials = TrialVectorEnv(vec, episodes, [task], seed, time_features=time_features)
     obs, _ = trials.reset(seed=seed, options={"tasks": [task]})
     frames: list[np.ndarray] = []
     returns: list[float] = []
@@ -179,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli.fail(f"{resolve_env_id(env_name)} cannot render rgb_array frames")
     check_offscreen_gl()  # the EGL default that the env selected on a headless machine
     policy = random_policy(env, args.seed) if agent is None else agent_policy(agent, args.seed)
-    frames, returns = render_trial(env, task, policy, episodes, args.seed, args.every)
+    timed = agent is not None and agent.config.time_input
+    frames, returns = render_trial(env, task, policy, episodes, args.seed, args.every, timed)
     env.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     fps = env.metadata.get("render_fps", 20) / args.every

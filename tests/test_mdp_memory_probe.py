@@ -11,7 +11,7 @@ from test_train import run_cli, tiny_train
 def test_probe_sorts_every_step_of_a_trial(tmp_path: Path, load_script) -> None:
     out = tmp_path / "run"
     options = ["--transition-input", "true", "--chrono-init", "true", "--head-hidden", "8"]
-    options += ["--critic-gru", "true"]
+    options += ["--critic-gru", "true", "--time-input", "true"]
     args = ["--episodes-per-trial", "3", "--env-kwargs", "horizon=4", *options]
     assert tiny_train(out, "tabular-mdp", 48, *args) == 0
     script = load_script("mdp_memory_probe")

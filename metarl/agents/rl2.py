@@ -27,7 +27,7 @@ from metarl.config import RL2Config
 from metarl.envs import make_vector_env, resolve_env_id
 from metarl.envs.family import Task
 from metarl.envs.trials import TrialVectorEnv
-from metarl.envs.vector import resolve_device
+from metarl.envs.vector import TaskVectorEnv, resolve_device
 from metarl.evaluation import AdaptationCurve
 
 
@@ -86,7 +86,7 @@ class RL2:
         env = make_vector_env(
             config.env, config.num_envs, self.device, validate_actions=False, **config.env_kwargs
         )
-        self.trials = TrialVectorEnv(env, config.episodes_per_trial, train_tasks, seed=config.seed)
+        self.trials = self.trial_env(env, config.episodes_per_trial, train_tasks)
         self.horizon = env.horizon
         self.rollout_steps = config.rollout_steps or config.episodes_per_trial * env.horizon
         obs_dim = self.trials.single_observation_space.shape[0]
@@ -106,6 +106,14 @@ class RL2:
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, eps=1e-5)
         self.iteration = 0
         self.env_steps = 0
+
+    def trial_env(
+        self, env: TaskVectorEnv, episodes: int, tasks: Sequence[Task], seed: int | None = None
+    ) -> TrialVectorEnv:
+        """Trials of ``episodes`` episodes over ``env`` with the inputs this agent reads (the
+        config's ``time_input``); ``seed`` defaults to the config's."""
+        seed = self.config.seed if seed is None else seed
+        return TrialVectorEnv(env, episodes, tasks, seed, time_features=self.config.time_input)
 
     # --- acting --------------------------------------------------------------------------------
     def _normalize(self, obs: torch.Tensor) -> torch.Tensor:
@@ -282,7 +290,7 @@ class RL2:
         env = make_vector_env(
             cfg.env, len(tasks), self.device, validate_actions=False, **cfg.env_kwargs
         )
-        trials = TrialVectorEnv(env, episodes, tasks, seed=cfg.seed)
+        trials = self.trial_env(env, episodes, tasks)
         returns, lengths = self._run_trials(trials, tasks, episodes)
         family = env.family
         rand = [family.random_return(t) for t in tasks]

@@ -7,7 +7,10 @@ tasks) on the device, without a host round-trip for native envs.
 
 The observation is ``concat(obs, prev_action, prev_reward, prev_done)`` (float32): the previous
 action one-hot for discrete spaces or as is for boxes, its reward, and 1.0 when the previous step
-ended an episode. All three are zero at the start of a trial. ``info`` tells the agent where the
+ended an episode. All three are zero at the start of a trial. With ``time_features`` two more
+entries follow: the step of the current episode over the env's horizon and the episode of the
+trial over ``episodes_per_trial``, both in [0, 1) (an agent could count them; given, it need
+not learn to). ``info`` tells the agent where the
 boundaries are (all tensors of shape ``(num_envs,)``):
 
 - ``episode_done`` (bool): this step ended an episode (terminated or truncated);
@@ -42,6 +45,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         episodes_per_trial: int,
         tasks: Sequence[Task],
         seed: int = 0,
+        time_features: bool = False,
     ) -> None:
         super().__init__(env)
         if not isinstance(episodes_per_trial, int) or episodes_per_trial < 1:
@@ -56,7 +60,8 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         self.discrete = isinstance(act, spaces.Discrete)
         self.action_dim = int(act.n) if self.discrete else int(np.prod(act.shape))
         self.obs_dim = int(np.prod(env.single_observation_space.shape))
-        dim = self.obs_dim + self.action_dim + 2
+        self.time_features = time_features
+        dim = self.obs_dim + self.action_dim + 2 + 2 * time_features
         self.single_observation_space = spaces.Box(-np.inf, np.inf, (dim,), np.float32)
         self.observation_space = gym.vector.utils.batch_space(
             self.single_observation_space, env.num_envs
@@ -64,6 +69,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         n = env.num_envs
         self._episode = torch.zeros(n, dtype=torch.int64, device=self.device)
         self._return = torch.zeros(n, dtype=torch.float32, device=self.device)
+        self._t = torch.zeros(n, dtype=torch.int64, device=self.device)
         self._host_masks = isinstance(env, GymTaskVectorEnv)
 
     def _draw(self) -> torch.Tensor:
@@ -83,7 +89,8 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         done: torch.Tensor,
         keep: torch.Tensor,
     ) -> torch.Tensor:
-        """``concat(obs, action, reward, done)``; the last three all zero where ``keep`` is false."""
+        """``concat(obs, action, reward, done[, time features])``; action, reward and done all
+        zero where ``keep`` is false."""
         n = self.env.num_envs
         if self.discrete:
             act = torch.nn.functional.one_hot(action.long().view(n), self.action_dim).float()
@@ -96,6 +103,9 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
             reward.view(n, 1).float() * k,
             done.view(n, 1).float() * k,
         ]
+        if self.time_features:
+            step = self._t.float() / self.env.horizon
+            parts.append(torch.stack([step, self._episode.float() / self.episodes_per_trial], 1))
         return torch.cat(parts, dim=1)
 
     def reset(
@@ -110,6 +120,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         n = self.env.num_envs
         self._episode.zero_()
         self._return.zero_()
+        self._t.zero_()
         zeros = torch.zeros(n, device=self.device)
         action = (
             zeros.long() if self.discrete else torch.zeros(n, self.action_dim, device=self.device)
@@ -136,6 +147,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
             self.env.assign_tasks(self.pool, index, trial_done)
             obs = self._masked_reset(obs, trial_done)
         self._episode = torch.where(trial_done, 0, self._episode)
+        self._t = torch.where(ep_done, 0, self._t + 1)
         aug = self._augment(obs, actions, reward, ep_done, keep=~trial_done)
         info = dict(info)
         info.update(

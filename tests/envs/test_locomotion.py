@@ -314,7 +314,7 @@ def test_render_trial_script_plays_a_trained_run(tmp_path: Path, load_script) ->
     run = tmp_path / "run"
     argv = ["--agent", "rl2", "--env", "cheetah-vel", "--env-kwargs", "horizon=3", "--steps", "24",
             "--num-envs", "4", "--minibatches", "2", "--epochs", "1", "--eval-tasks", "2",
-            "--device", "cpu", "--out", str(run)]  # fmt: skip
+            "--device", "cpu", "--time-input", "true", "--out", str(run)]  # fmt: skip
     assert cli.run_main(train.main, argv) == 0
     out = tmp_path / "trial.gif"
     script = load_script("render_trial")

@@ -55,6 +55,26 @@ def test_trials_agree_over_native_sync_and_async(name: str, modes: tuple, kwargs
     assert len({tuple(ts) for ts in tasks}) > 2  # tasks did change between trials
 
 
+@pytest.mark.parametrize("mode", ["native", "sync"])
+def test_time_features_count_steps_and_episodes(mode: str) -> None:
+    episodes, horizon, n = 2, 8, 3
+    pool = family_tasks("nav", "train", 3, seed=0, horizon=horizon)
+    vec = make_vector_env("nav", n, mode=mode, horizon=horizon)
+    env = TrialVectorEnv(vec, episodes, pool, seed=0, time_features=True)
+    plain = TrialVectorEnv(make_vector_env("nav", n, horizon=horizon), episodes, pool, seed=0)
+    assert env.single_observation_space.shape[0] == plain.single_observation_space.shape[0] + 2
+    obs, _ = env.reset(seed=1)
+    step, episode, early = torch.zeros(n), torch.zeros(n), 0
+    for _ in range(3 * episodes * horizon):
+        assert torch.allclose(obs[:, -2:], torch.stack([step / horizon, episode / episodes], 1))
+        goal = torch.tensor([task.goal for task in vec.tasks], dtype=torch.float32)
+        obs, _, terminated, _, info = env.step((goal - obs[:, :2]).clamp(-0.1, 0.1))
+        early += int((terminated & (step + 1 < horizon)).sum())  # reached the goal before H
+        step = torch.where(info["episode_done"], 0.0, step + 1)
+        episode = torch.where(info["trial_done"], 0.0, episode + info["episode_done"].float())
+    assert early > 0  # the step count restarted after early ends too
+
+
 def test_bandit_trial_structure_and_feedback() -> None:
     n, k, episodes, steps = 8, 5, 4, 40
     pool = family_tasks("bandit", "train", 5, seed=0)
