@@ -52,7 +52,8 @@ class RL2Config:
     (the plain RL² input puts s and its reward in different steps)."""
     time_input: bool = False
     """Add the step of the episode and the episode of the trial (each as a share, in [0, 1)) to
-    the agent's input, which the plain RL² agent has to count with its memory."""
+    the agent's input, which the plain RL² agent has to count with its memory (no gain on
+    tabular MDPs in one 20M-step run, docs/BENCHMARKS.md)."""
     chrono_init: bool = False
     """Initialize the GRU's update-gate biases to log(U[1, T-1]), T = one trial's length, so an
     untrained memory keeps its contents for up to a trial instead of halving every step."""
@@ -62,7 +63,7 @@ class RL2Config:
     critic_gru: bool = False
     """Give the value function its own encoder and GRU, so that the value loss does not train
     the policy's memory (twice the recurrent compute; +3.4 held out on tabular MDPs in one
-    20M-step run, docs/BENCHMARKS.md)."""
+    20M-step run, +5.8 together with --gamma 1, docs/BENCHMARKS.md)."""
     lr: float = 3e-4
     """Adam learning rate."""
     anneal_lr: bool = False
