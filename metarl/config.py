@@ -62,8 +62,8 @@ class RL2Config:
     state and the encoded current input (0: linear heads on the GRU state, as in the paper)."""
     critic_gru: bool = False
     """Give the value function its own encoder and GRU, so that the value loss does not train
-    the policy's memory (twice the recurrent compute; +3.4 held out on tabular MDPs in one
-    20M-step run, +5.8 together with --gamma 1, docs/BENCHMARKS.md)."""
+    the policy's memory (twice the recurrent compute; +3.4 and +4.6 held out on tabular MDPs in
+    20M-step runs of two seeds, +5.8 together with --gamma 1, docs/BENCHMARKS.md)."""
     lr: float = 3e-4
     """Adam learning rate."""
     anneal_lr: bool = False
