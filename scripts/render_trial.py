@@ -106,14 +106,15 @@ def render_trial(
     episodes: int,
     seed: int,
     every: int,
-    time_features: bool = False,
+    make_trials: Callable[..., TrialVectorEnv] = TrialVectorEnv,
 ) -> tuple[list[np.ndarray], list[float]]:
     """Frames (every ``every``-th step, before the step) and the return of each episode.
 
-    ``time_features``: the trial observation an agent trained with ``time_input`` reads.
+    ``make_trials(vec_env, episodes, tasks, seed)`` builds the trials: an agent's ``trial_env``
+    gives them the inputs that agent reads.
     """
     vec = GymTaskVectorEnv([lambda: env])
-    trials = TrialVectorEnv(vec, episodes, [task], seed, time_features=time_features)
+    trials = make_trials(vec, episodes, [task], seed)
     obs, _ = trials.reset(seed=seed, options={"tasks": [task]})
     frames: list[np.ndarray] = []
     returns: list[float] = []
@@ -167,7 +168,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".gif", ".mp4"):
         cli.fail(f"--out must end in .gif or .mp4, got {out.name!r}")
-    check_offscreen_gl()  # a MUJOCO_GL set by the user: mujoco's import itself needs it to work
 
     agent = None
     if args.run:
@@ -186,10 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ).unwrapped
     if "rgb_array" not in env.metadata.get("render_modes", []):
         cli.fail(f"{resolve_env_id(env_name)} cannot render rgb_array frames")
-    check_offscreen_gl()  # the EGL default that the env selected on a headless machine
+    # A MUJOCO_GL that breaks `import mujoco` already failed in one line where the family was
+    # resolved; this checks that the backend in use (the user's, or the EGL default that the env
+    # selected on a headless machine) opens a context.
+    check_offscreen_gl()
     policy = random_policy(env, args.seed) if agent is None else agent_policy(agent, args.seed)
-    timed = agent is not None and agent.config.time_input
-    frames, returns = render_trial(env, task, policy, episodes, args.seed, args.every, timed)
+    trials = TrialVectorEnv if agent is None else agent.trial_env
+    frames, returns = render_trial(env, task, policy, episodes, args.seed, args.every, trials)
     env.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     fps = env.metadata.get("render_fps", 20) / args.every

@@ -111,7 +111,7 @@ class RecurrentActorCritic(nn.Module):
     memories for up to that many steps (:meth:`_chrono_init`; faster learning on tabular MDPs).
     ``critic_gru`` gives the value head its own encoder and GRU, so the value loss no longer
     trains the policy's memory (the features then hold the policy's part, then the critic's;
-    +3.4 held out on tabular MDPs in one run).
+    +3.4 and +4.6 held out on tabular MDPs in runs of two seeds).
 
     Rollouts call :meth:`step` one step at a time. Training calls :meth:`sequence` on whole
     rollouts whose hidden state is reset where a trial starts: the rollout is cut into segments
