@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from metarl import cli
-from metarl.envs import TaskError, family_tasks, make_env, resolve_env_id
+from metarl.envs import TaskError, family_tasks, make_env, make_family, resolve_env_id
 from metarl.envs.family import MetaEnv, Task
 from metarl.envs.trials import TrialVectorEnv
 from metarl.envs.vector import GymTaskVectorEnv
@@ -181,11 +181,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.task_index >= len(tasks):
         cli.fail(f"--task-index {args.task_index}: the run has {len(tasks)} held-out tasks")
     task = tasks[args.task_index]
+    family = make_family(env_name, **env_kwargs)
+    if "rgb_array" not in family.metadata.get("render_modes", []):
+        cli.fail(
+            f"{resolve_env_id(env_name)} cannot render rgb_array frames: choose a family that "
+            "can (the MuJoCo ones: cheetah-vel, cheetah-dir, ant-dir, ant-goal)"
+        )
+    family.close()
     env = make_env(
         env_name, render_mode="rgb_array", width=args.width, height=args.height, **env_kwargs
     ).unwrapped
-    if "rgb_array" not in env.metadata.get("render_modes", []):
-        cli.fail(f"{resolve_env_id(env_name)} cannot render rgb_array frames")
     # A MUJOCO_GL that breaks `import mujoco` already failed in one line where the family was
     # resolved; this checks that the backend in use (the user's, or the EGL default that the env
     # selected on a headless machine) opens a context.

@@ -323,6 +323,18 @@ def test_render_trial_script_plays_a_trained_run(tmp_path: Path, load_script) ->
     assert iio.imread(out, index=None).shape == (6, 24, 32, 3)  # the run's 2 episodes of 3 steps
 
 
+def test_render_trial_script_rejects_a_family_that_cannot_render(
+    tmp_path: Path, load_script, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_train import run_cli
+
+    out = tmp_path / "trial.gif"
+    assert run_cli(load_script("render_trial"), ["--env", "nav", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "metarl/Nav2D-v0 cannot render rgb_array frames" in err
+    assert not out.exists()
+
+
 def _osmesa_works() -> bool:
     code = "from mujoco.osmesa import GLContext; GLContext(8, 8).free()"
     env = {**os.environ, "MUJOCO_GL": "osmesa"}
