@@ -45,6 +45,7 @@ __all__ = [
     "AdaptationCurve",
     "EvaluationError",
     "bootstrap_ci",
+    "format_ci",
     "plot_curves",
     "summary_table",
 ]
@@ -475,10 +476,10 @@ def summary_table(curve: AdaptationCurve, max_rows: int = 12) -> str:
     rows = [header]
     for i in rows_idx:
         row = [_fmt(curve.x[i]), _fmt(curve.env_steps[i])]
-        row.append(_fmt_ci(curve.mean[i], curve.ci_low[i], curve.ci_high[i]))
+        row.append(format_ci(curve.mean[i], curve.ci_low[i], curve.ci_high[i]))
         if curve.has_references:
             nm, lo, hi = curve.normalized_mean, curve.normalized_ci_low, curve.normalized_ci_high
-            row.append(_fmt_ci(nm[i], lo[i], hi[i]))  # type: ignore[index]
+            row.append(format_ci(nm[i], lo[i], hi[i]))  # type: ignore[index]
         rows.append(row)
     widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     lines = [
@@ -493,7 +494,7 @@ def summary_table(curve: AdaptationCurve, max_rows: int = 12) -> str:
     total = curve.total_return()
     t_lo, t_hi = bootstrap_ci(total)
     lines.append(
-        f"total return over {curve.num_points} points: {_fmt_ci(total.mean(), t_lo, t_hi)}"
+        f"total return over {curve.num_points} points: {format_ci(total.mean(), t_lo, t_hi)}"
     )
     return "\n".join(lines)
 
@@ -627,7 +628,8 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _fmt_ci(mean: float, low: float, high: float) -> str:
+def format_ci(mean: float, low: float, high: float) -> str:
+    """``"mean ± half-width"`` of an interval, with as many digits as its width warrants."""
     half = max(float(high) - float(mean), float(mean) - float(low))
     digits = 3 if half == 0 else max(1, min(6, 1 - math.floor(math.log10(half))))
     return f"{float(mean):.{digits}f} ± {half:.{digits}f}"
