@@ -11,6 +11,9 @@ of points: runs of the same seed and family) are also compared **paired**: the d
 reference curve (the first argument, or ``--reference``) is taken task by task and its 95%
 bootstrap interval reported. Pairing removes the spread between tasks, which is most of the
 spread of a total return, so it separates two agents that unpaired intervals cannot.
+
+Every interval is over held-out tasks, for the trained agents at hand: none of them says how much
+another training seed would change a result. Train several seeds and compare them for that.
 """
 
 from __future__ import annotations

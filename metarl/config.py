@@ -63,7 +63,8 @@ class RL2Config:
     critic_gru: bool = False
     """Give the value function its own encoder and GRU, so that the value loss does not train
     the policy's memory (twice the recurrent compute; +3.4 and +4.6 held out on tabular MDPs in
-    20M-step runs of two seeds, +5.8 together with --gamma 1, docs/BENCHMARKS.md)."""
+    20M-step runs of two seeds, docs/BENCHMARKS.md; adding --gamma 1 gave +2.5 on one seed and
+    -3.9 on the other)."""
     lr: float = 3e-4
     """Adam learning rate."""
     anneal_lr: bool = False
