@@ -149,11 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise EvaluationError(f"--labels names {len(labels)} curves, but {len(paths)} RUNs given")
     if not 1 <= args.reference <= len(paths):
         raise EvaluationError(f"--reference must be between 1 and {len(paths)} (a RUN's position)")
-    curves = [AdaptationCurve.load(p) for p in paths]
     if not str(args.out).lower().endswith(".png"):
         raise EvaluationError(f"--out must name a .png file, got {args.out!r}")
+    curves = [AdaptationCurve.load(p) for p in paths]
     print(comparison_table(curves, labels, args.reference - 1))
-    out = plot_curves(curves, args.out, x_axis=args.x_axis, labels=labels)
+    try:
+        out = plot_curves(curves, args.out, x_axis=args.x_axis, labels=labels)
+    except OSError as exc:
+        raise EvaluationError(f"cannot write the plot to {args.out} ({exc}); pick --out") from exc
     print(f"plot: {out}")
     return 0
 

@@ -82,6 +82,7 @@ def test_cli_compares_real_runs_of_the_same_seed(tmp_path: Path, capsys) -> None
         (["run-a", "--reference", "2"], "--reference must be between 1 and 1"),
         (["run-a", "--out", "plot.pdf"], "--out must name a .png file"),
         (["run-a", "--x-axis", "time"], "invalid choice: 'time'"),
+        (["run-a", "--out", "run-a/eval/adaptation.json/x.png"], "cannot write the plot to"),
         ([], "the following arguments are required: RUN"),
     ],
 )
