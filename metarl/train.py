@@ -3,6 +3,7 @@
     python -m metarl.train --agent rl2 --env nav
     python -m metarl.train --agent rl2 --env bandit --env-kwargs num_arms=10 --episodes-per-trial 100
     python -m metarl.train --resume runs/rl2-nav-0
+    python -m metarl.train --agent rl2 --env tabular-mdp --print-config   # show, write nothing
 
 Defaults come from the presets table in ``metarl/config.py`` for the (agent, family) pair; every
 flag overrides one field. The run directory (``--out``, default ``runs/<agent>-<env>-<seed>``)
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 import types
 import typing
@@ -25,7 +27,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from metarl import cli
 from metarl.agents import AGENTS
-from metarl.config import AGENT_CONFIGS, ConfigError, agent_of, field_docs, preset
+from metarl.config import AGENT_CONFIGS, ConfigError, agent_of, field_docs, preset, to_json
 from metarl.envs import BUILTIN_FAMILIES, family_tasks, make_family, resolve_env_id
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
@@ -55,7 +57,8 @@ def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
     p = cli.ArgumentParser(
         prog="python -m metarl.train",
         description="Meta-train an agent on a task family, then evaluate its adaptation on "
-        "held-out tasks. Unset flags take the preset of the (agent, env) pair.",
+        "held-out tasks. Unset flags take the preset of the (agent, env) pair; --print-config "
+        "shows the result.",
     )
     p.add_argument("--agent", default="rl2", help=f"meta-learner: {', '.join(AGENTS)}")
     p.add_argument("--env", default="nav", help=f"task family: {', '.join(BUILTIN_FAMILIES)}, "
@@ -66,6 +69,9 @@ def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
     p.add_argument("--out", default=None, help="run directory (default runs/<agent>-<env>-<seed>)")
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run in DIR from its last checkpoint")  # fmt: skip
+    p.add_argument("--print-config", action="store_true",
+                   help="print the fully resolved config (the preset of --agent and --env with "
+                   "the flags given, or the --resume run's) as JSON and exit; writes nothing")  # fmt: skip
     docs = field_docs(config_cls)
     for field in dataclasses.fields(config_cls):
         if field.name in _SPECIAL:
@@ -129,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = dataclasses.replace(config, **extra)
         config.validate()
         check_setup(config)
+        if args.print_config:
+            return _print_config(config)
         state = run.load_checkpoint()
         if extra:
             run.save_config(config)
@@ -136,10 +144,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         agent = args.agent
         config = resolve_config(args)
         check_setup(config)
+        if args.print_config:
+            return _print_config(config)
         out = args.out or f"runs/{args.agent}-{config.env.replace('/', '_')}-{config.seed}"
         run = RunDir.create(out, config)
         state = None
     return train(agent, config, run, state)
+
+
+def _print_config(config: Any) -> int:
+    """Print ``config`` as config.json would hold it; 0 (the dry run of ``--print-config``)."""
+    print(json.dumps(to_json(config), indent=1))
+    return 0
 
 
 def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | None) -> int:

@@ -172,3 +172,28 @@ def test_help_explains_every_flag() -> None:
                  "--device", "--out", "--resume", "--eval-tasks"):  # fmt: skip
         assert flag in text
     assert "Parallel trials" in text  # field docstrings are the help text
+
+
+def test_print_config_shows_the_resolved_preset_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "r"
+    argv = ["--env", "tabular-mdp", "--seed", "3", "--lr", "5e-4", "--out", str(out)]
+    assert run_cli(train, [*argv, "--print-config"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["config"] == "RL2Config" and shown["env"] == "tabular-mdp"
+    assert (shown["hidden_size"], shown["episodes_per_trial"]) == (256, 10)  # the preset's
+    assert (shown["seed"], shown["lr"]) == (3, 5e-4)  # the flags given
+    assert not out.exists()
+    # bad input is still caught by the dry run, with the usual one line and exit status 2
+    assert run_cli(train, ["--env", "bandit", "--env-kwargs", "num_arms=0", "--print-config"]) == 2
+    assert "num_arms must be" in capsys.readouterr().err
+
+
+def test_print_config_of_a_run_applies_the_resume_overrides(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert tiny_train(out, "bandit", 20) == 0
+    saved = (out / "config.json").read_bytes()
+    capsys.readouterr()
+    assert run_cli(train, ["--resume", str(out), "--steps", "60", "--print-config"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["steps"] == 60 and shown["hidden_size"] == 16
+    assert (out / "config.json").read_bytes() == saved  # not rewritten by the dry run
