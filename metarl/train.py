@@ -197,14 +197,22 @@ def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | Non
     return 0
 
 
-def evaluate_and_save(agent: Any, tasks: Sequence[Any], run: RunDir, meta: dict[str, Any]) -> None:
-    """Adaptation curve on ``tasks`` → ``run/eval/adaptation.*``; prints the summary table."""
+def evaluate_and_save(
+    agent: Any,
+    tasks: Sequence[Any],
+    run: RunDir,
+    meta: dict[str, Any],
+    budget: int | None = None,
+    out: Path | None = None,
+) -> None:
+    """Adaptation curve on ``tasks`` → ``out/adaptation.*`` (default ``run/eval``); prints the
+    summary table. ``budget`` is the agent's adaptation budget (None: as trained)."""
     start = time.perf_counter()
-    curve = agent.adaptation_curve(tasks)
+    curve = agent.adaptation_curve(tasks, budget)
     meta = {**curve.meta, **meta, "eval_wall_time_s": time.perf_counter() - start,
             "device": str(agent.device)}  # fmt: skip
     curve = dataclasses.replace(curve, meta=meta)
-    path = curve.save(run.path / EVAL)
+    path = curve.save(out or run.path / EVAL)
     print(summary_table(curve))
     print(f"adaptation curve: {path} (plot: {Path(path).with_suffix('.png')})")
 

@@ -197,3 +197,29 @@ def test_print_config_of_a_run_applies_the_resume_overrides(tmp_path: Path, caps
     shown = json.loads(capsys.readouterr().out)
     assert shown["steps"] == 60 and shown["hidden_size"] == 16
     assert (out / "config.json").read_bytes() == saved  # not rewritten by the dry run
+
+
+def test_evaluate_longer_trials_keeps_the_trained_evaluation(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert tiny_train(out, "bandit", 40, "--episodes-per-trial", "3", "--time-input", "true") == 0
+    trained = {p.name: p.read_bytes() for p in (out / "eval").iterdir()}
+    assert run_cli(evaluate, [str(out), "--episodes", "5"]) == 0
+    longer = AdaptationCurve.load(out / "eval-5-episodes")
+    assert longer.returns.shape == (3, 5) and list(longer.x) == [1, 2, 3, 4, 5]
+    assert {p.name: p.read_bytes() for p in (out / "eval").iterdir()} == trained
+    # same seed, same checkpoint: the first three episodes are the trained evaluation's
+    assert (longer.returns[:, :3] == AdaptationCurve.load(out / "eval").returns).all()
+    assert run_cli(evaluate, [str(out), "--episodes", "2", "--out", str(tmp_path / "e2")]) == 0
+    assert AdaptationCurve.load(tmp_path / "e2").returns.shape == (3, 2)
+    capsys.readouterr()
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    for argv, message in (
+        (["--episodes", "0"], "--episodes must be a positive integer"),
+        (["--episodes", "4", "--out", str(blocker)], "cannot create the folder"),
+    ):
+        assert run_cli(evaluate, [str(out), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+    assert blocker.read_text() == "keep me"
+    assert not (out / "eval-4-episodes").exists()

@@ -111,9 +111,13 @@ class RL2:
         self, env: TaskVectorEnv, episodes: int, tasks: Sequence[Task], seed: int | None = None
     ) -> TrialVectorEnv:
         """Trials of ``episodes`` episodes over ``env`` with the inputs this agent reads (the
-        config's ``time_input``); ``seed`` defaults to the config's."""
-        seed = self.config.seed if seed is None else seed
-        return TrialVectorEnv(env, episodes, tasks, seed, time_features=self.config.time_input)
+        config's ``time_input``, episodes counted in shares of the trained trial length);
+        ``seed`` defaults to the config's."""
+        cfg = self.config
+        seed = cfg.seed if seed is None else seed
+        return TrialVectorEnv(
+            env, episodes, tasks, seed, cfg.time_input, episode_scale=cfg.episodes_per_trial
+        )
 
     # --- acting --------------------------------------------------------------------------------
     def _normalize(self, obs: torch.Tensor) -> torch.Tensor:

@@ -9,8 +9,9 @@ The observation is ``concat(obs, prev_action, prev_reward, prev_done)`` (float32
 action one-hot for discrete spaces or as is for boxes, its reward, and 1.0 when the previous step
 ended an episode. All three are zero at the start of a trial. With ``time_features`` two more
 entries follow: the step of the current episode over the env's horizon and the episode of the
-trial over ``episodes_per_trial``, both in [0, 1) (an agent could count them; given, it need
-not learn to). ``info`` tells the agent where the
+trial over ``episode_scale`` (default ``episodes_per_trial``), both in [0, 1) (an agent could
+count them; given, it need not learn to). An agent evaluated on longer trials than it was trained
+on keeps its training trials' ``episode_scale``, so the feature passes 1 where training stopped. ``info`` tells the agent where the
 boundaries are (all tensors of shape ``(num_envs,)``):
 
 - ``episode_done`` (bool): this step ended an episode (terminated or truncated);
@@ -46,6 +47,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         tasks: Sequence[Task],
         seed: int = 0,
         time_features: bool = False,
+        episode_scale: int | None = None,
     ) -> None:
         super().__init__(env)
         if not isinstance(episodes_per_trial, int) or episodes_per_trial < 1:
@@ -61,6 +63,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         self.action_dim = int(act.n) if self.discrete else int(np.prod(act.shape))
         self.obs_dim = int(np.prod(env.single_observation_space.shape))
         self.time_features = time_features
+        self.episode_scale = episode_scale or episodes_per_trial
         dim = self.obs_dim + self.action_dim + 2 + 2 * time_features
         self.single_observation_space = spaces.Box(-np.inf, np.inf, (dim,), np.float32)
         self.observation_space = gym.vector.utils.batch_space(
@@ -105,7 +108,7 @@ class TrialVectorEnv(gym.vector.VectorWrapper):
         ]
         if self.time_features:
             step = self._t.float() / self.env.horizon
-            parts.append(torch.stack([step, self._episode.float() / self.episodes_per_trial], 1))
+            parts.append(torch.stack([step, self._episode.float() / self.episode_scale], 1))
         return torch.cat(parts, dim=1)
 
     def reset(

@@ -10,7 +10,7 @@ import torch
 
 from metarl.agents.rl2 import RL2
 from metarl.config import preset
-from metarl.envs import family_tasks
+from metarl.envs import family_tasks, make_vector_env
 
 
 def test_rl2_beats_random_on_two_armed_bandits() -> None:
@@ -59,3 +59,21 @@ def test_anneal_lr_decays_linearly_to_zero_over_the_budget() -> None:
         dataclasses.replace(config, anneal_lr=False), family_tasks("nav", "train", 16, 0)
     )
     assert constant.train_iteration()["lr"] == 1e-3
+
+
+def test_longer_evaluation_trials_keep_the_trained_episode_share() -> None:
+    config = dataclasses.replace(
+        preset("rl2", "bandit"), num_envs=4, minibatches=2, hidden_size=16, device="cpu",
+        episodes_per_trial=3, time_input=True,
+    )  # fmt: skip
+    tasks = family_tasks("bandit", "test", 2, 0, num_arms=5)
+    agent = RL2(config, family_tasks("bandit", "train", 8, 0, num_arms=5))
+    trials = agent.trial_env(make_vector_env("bandit", 2, num_arms=5), 6, tasks)
+    obs, _ = trials.reset(seed=0)
+    shares = []
+    for _ in range(6):
+        shares.append(float(obs[0, -1]))
+        obs, *_ = trials.step(torch.zeros(2, dtype=torch.int64))
+    # episode k of a 6-episode evaluation reads k / 3, as the agent counted in training
+    assert shares == pytest.approx([0, 1 / 3, 2 / 3, 1, 4 / 3, 5 / 3])
+    assert agent.adaptation_curve(tasks, 6).returns.shape == (2, 6)

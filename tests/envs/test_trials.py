@@ -75,6 +75,20 @@ def test_time_features_count_steps_and_episodes(mode: str) -> None:
     assert early > 0  # the step count restarted after early ends too
 
 
+def test_episode_scale_keeps_the_trained_trial_length() -> None:
+    # an agent trained on 2-episode trials, evaluated on 4: its episode feature reaches 1.5
+    pool = family_tasks("bandit", "train", 3, seed=0)
+    env = TrialVectorEnv(
+        make_vector_env("bandit", 2), 4, pool, seed=0, time_features=True, episode_scale=2
+    )
+    obs, _ = env.reset(seed=1)
+    seen = []
+    for _ in range(4):
+        seen.append(obs[:, -1].clone())
+        obs, *_ = env.step(torch.zeros(2, dtype=torch.int64))
+    assert torch.equal(torch.stack(seen), torch.tensor([0.0, 0.5, 1.0, 1.5]).repeat(2, 1).T)
+
+
 def test_bandit_trial_structure_and_feedback() -> None:
     n, k, episodes, steps = 8, 5, 4, 40
     pool = family_tasks("bandit", "train", 5, seed=0)
