@@ -9,7 +9,8 @@ points, each with its 95% bootstrap interval over tasks.
 Curves evaluated on the *same* held-out tasks (same family id, same task parameters, same number
 of points: runs of the same seed and family) are also compared **paired**: the difference to the
 reference curve (the first argument, or ``--reference``) is taken task by task and its 95%
-bootstrap interval reported. Pairing removes the spread between tasks, which is most of the
+bootstrap interval reported. Other curves say why they are not ("other tasks", or "other points"
+for ``metarl.evaluate --episodes N`` on the same tasks). Pairing removes the spread between tasks, which is most of the
 spread of a total return, so it separates two agents that unpaired intervals cannot.
 
 Every interval is over held-out tasks, for the trained agents at hand: none of them says how much
@@ -34,7 +35,7 @@ from metarl.evaluation import (
     plot_curves,
 )
 
-__all__ = ["comparison_table", "curve_path", "default_label", "main", "same_tasks"]
+__all__ = ["comparison_table", "curve_path", "default_label", "main", "unpaired_reason"]
 
 DEFAULT_OUT = "compare.png"
 
@@ -49,14 +50,22 @@ def curve_path(arg: str) -> Path:
 
 
 def default_label(path: Path) -> str:
-    """The run's name for ``RUN/eval/adaptation.json``, else the name of the file's folder."""
+    """The run's name for ``RUN/eval/adaptation.json``, ``RUN/eval-N-episodes`` for the longer
+    evaluations of ``metarl.evaluate --episodes N``, else the name of the file's folder."""
     folder = path.parent
-    return folder.parent.name if folder.name == "eval" else folder.name
+    if folder.name == "eval":
+        return folder.parent.name
+    if folder.name.startswith("eval-") and (folder.parent / "config.json").is_file():
+        return f"{folder.parent.name}/{folder.name}"
+    return folder.name
 
 
-def same_tasks(a: AdaptationCurve, b: AdaptationCurve) -> bool:
-    """Whether two curves hold the returns of the same held-out tasks at as many points."""
-    return a.env_id == b.env_id and a.num_points == b.num_points and a.tasks == b.tasks
+def unpaired_reason(a: AdaptationCurve, b: AdaptationCurve) -> str | None:
+    """Why two curves cannot be paired task by task ("other tasks", or "other points" for the
+    same tasks evaluated at another number of points), or None when they can."""
+    if a.env_id != b.env_id or a.tasks != b.tasks:
+        return "other tasks"
+    return "other points" if a.num_points != b.num_points else None
 
 
 def _paired(values: np.ndarray) -> str:
@@ -80,8 +89,9 @@ def _row(curve: AdaptationCurve, label: str, ref: AdaptationCurve, is_ref: bool)
     ]
     if is_ref:
         return [*cells, "(reference)", "(reference)"]
-    if not same_tasks(curve, ref):
-        return [*cells, "other tasks", "other tasks"]
+    reason = unpaired_reason(curve, ref)
+    if reason:
+        return [*cells, reason, reason]
     last = curve.returns[:, -1] - ref.returns[:, -1]
     return [*cells, _paired(last), _paired(total - ref.total_return())]
 

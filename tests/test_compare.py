@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from metarl import compare
+from metarl import compare, evaluate
 from metarl.evaluation import AdaptationCurve
 from tests.test_evaluation import PNG_MAGIC, make_curve
 from tests.test_train import run_cli, tiny_train
@@ -44,7 +44,7 @@ def test_curves_on_other_tasks_are_not_paired() -> None:
     other = shifted(make_curve(num_tasks=10), 1.0, tasks=[{"goal": [9.0, 9.0]}] * 10)
     fewer_points = make_curve(num_tasks=10, num_points=2)
     table = compare.comparison_table([base, other, fewer_points], ["a", "b", "c"])
-    assert rows(table)["b"].endswith("other tasks") and rows(table)["c"].endswith("other tasks")
+    assert rows(table)["b"].endswith("other tasks") and rows(table)["c"].endswith("other points")
 
 
 def test_reference_can_be_any_curve() -> None:
@@ -95,3 +95,15 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, extra, message) ->
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "plot.pdf").exists()
+
+
+def test_cli_labels_a_longer_evaluation_by_its_run(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert tiny_train(run, "bandit", 40, "--episodes-per-trial", "2") == 0
+    assert run_cli(evaluate, [str(run), "--episodes", "4"]) == 0
+    capsys.readouterr()
+    argv = [str(run), str(run / "eval-4-episodes"), "--out", str(tmp_path / "c.png")]
+    assert run_cli(compare, argv) == 0
+    table = rows(capsys.readouterr().out)
+    assert "(reference)" in table["run"]
+    assert table["run/eval-4-episodes"].endswith("other points")  # 4 episodes against 2
