@@ -10,8 +10,9 @@ Curves evaluated on the *same* held-out tasks (same family id, same task paramet
 of points: runs of the same seed and family) are also compared **paired**: the difference to the
 reference curve (the first argument, or ``--reference``) is taken task by task and its 95%
 bootstrap interval reported. Other curves say why they are not ("other tasks", or "other points"
-for ``metarl.evaluate --episodes N`` on the same tasks). Pairing removes the spread between tasks, which is most of the
-spread of a total return, so it separates two agents that unpaired intervals cannot.
+for ``metarl.evaluate --episodes N`` on the same tasks). Pairing removes the spread between
+tasks, which is most of the spread of a total return, so it separates two agents that unpaired
+intervals cannot.
 
 Every interval is over held-out tasks, for the trained agents at hand: none of them says how much
 another training seed would change a result. Train several seeds and compare them for that.

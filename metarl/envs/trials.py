@@ -11,8 +11,8 @@ ended an episode. All three are zero at the start of a trial. With ``time_featur
 entries follow: the step of the current episode over the env's horizon and the episode of the
 trial over ``episode_scale`` (default ``episodes_per_trial``), both in [0, 1) (an agent could
 count them; given, it need not learn to). An agent evaluated on longer trials than it was trained
-on keeps its training trials' ``episode_scale``, so the feature passes 1 where training stopped. ``info`` tells the agent where the
-boundaries are (all tensors of shape ``(num_envs,)``):
+on keeps its training trials' ``episode_scale``, so the feature passes 1 where training stopped.
+``info`` tells the agent where the boundaries are (all tensors of shape ``(num_envs,)``):
 
 - ``episode_done`` (bool): this step ended an episode (terminated or truncated);
 - ``episode_index`` (int64): which episode of the trial this step belonged to (0-based);
