@@ -479,12 +479,15 @@ class MDPGreedy:
     ``estimate``: ``"posterior"``, the posterior-mean MDP (unvisited pairs: the prior mean reward
     and uniform transitions); or ``"empirical"``, the empirical means (unvisited pairs: reward 0 and
     uniform transitions). ``replan``: ``"step"``, value iteration over the remaining steps of the
-    episode before every step; or ``"episode"``, once at the start of each episode.
+    episode before every step; or ``"episode"``, once at the start of each episode. ``myopic``:
+    no look-ahead at all, the action of the highest estimated mean reward in the current state
+    (transitions ignored; ``replan`` is then moot).
     """
 
     epsilon: float = 0.0
     estimate: str = "posterior"
     replan: str = "step"
+    myopic: bool = False
 
     def __post_init__(self) -> None:
         if self.estimate not in MDP_ESTIMATES:
@@ -509,7 +512,7 @@ class MDPGreedy:
         self, posterior: MDPPosterior, horizon: int, rng: np.random.Generator
     ) -> np.ndarray | None:
         """With ``replan="episode"``: the estimate's action values ``(B, horizon, S, A)``."""
-        if self.replan == "step":
+        if self.replan == "step" or self.myopic:
             return None
         return value_iteration(*self.model(posterior), horizon)
 
@@ -524,7 +527,9 @@ class MDPGreedy:
     ) -> np.ndarray:
         """The estimate's optimal action over the remaining steps (or a random one), ``(B,)``."""
         b = states.shape[0]
-        if plan is None:
+        if self.myopic:
+            q = self.model(posterior)[0][np.arange(b), states]
+        elif plan is None:
             q = value_iteration(*self.model(posterior), horizon - step)[np.arange(b), 0, states]
         else:
             q = plan[np.arange(b), step, states]
@@ -542,10 +547,13 @@ MDP_ALGORITHMS: dict[str, MDPAlgorithm] = {
     "greedy": MDPGreedy(),
     "eps-greedy-empirical": MDPGreedy(epsilon=0.1, estimate="empirical", replan="episode"),
     "greedy-empirical": MDPGreedy(estimate="empirical", replan="episode"),
+    "greedy-myopic": MDPGreedy(myopic=True),
 }
 """The tabular-MDP algorithms with their default settings. The ``-empirical`` variants plan once
 per episode on the empirical MDP (unvisited pairs pay 0), which is what the RL² paper's greedy and
-ε-greedy columns look like; the others act on the posterior mean, replanned every step."""
+ε-greedy columns look like; ``greedy-myopic`` takes the action of the highest posterior-mean
+reward in the current state, with no look-ahead; the others act on the posterior mean,
+replanned every step."""
 
 
 class MDPResult(NamedTuple):

@@ -33,7 +33,7 @@ PAPER = {  # RL² paper (Duan et al. 2016), Table 2
 COLUMNS = {
     "random": "Random", "psrl": "PSRL", "eps-greedy-empirical": "ε-Greedy (empirical, ε=0.1)",
     "greedy-empirical": "Greedy (empirical)", "eps-greedy": "ε-Greedy (posterior, ε=0.1)",
-    "greedy": "Greedy (posterior)",
+    "greedy": "Greedy (posterior)", "greedy-myopic": "Greedy (posterior, myopic)",
 }  # fmt: skip
 
 

@@ -270,3 +270,22 @@ def test_mdp_greedy_rejects_bad_options() -> None:
         MDPGreedy(estimate="mle")
     with pytest.raises(ValueError, match="replan"):
         MDPGreedy(replan="never")
+
+
+def test_myopic_greedy_takes_the_best_posterior_reward_and_ignores_transitions() -> None:
+    # Two states, two actions. In state 0, action 0 has paid 2.0 once (posterior mean
+    # (1 + 2) / 2 = 1.5) and leads to state 1, where both actions have paid -3.0 (mean -1.0);
+    # action 1 has paid 1.5 once (mean 1.25) and stays in state 0. Transitions seen 50 times.
+    post = MDPPosterior.empty(1, 2, 2)
+    for s, a, r, s2 in [(0, 0, 2.0, 1), (0, 1, 1.5, 0), (1, 0, -3.0, 1), (1, 1, -3.0, 1)]:
+        post.update(np.array([s]), np.array([a]), np.array([r]), np.array([s2]))
+        post.transition_counts[0, s, a, s2] += 49.0
+    state0 = np.array([0])
+    myopic = MDPGreedy(myopic=True)
+    assert myopic.begin_episode(post, 2, rng()) is None
+    # Myopic: the higher mean reward now, action 0, whatever follows.
+    assert myopic.act(None, post, state0, 0, 2, rng()).tolist() == [0]
+    # Planning over the 2 steps left: action 0 gives 1.5 - 1.0, action 1 gives 1.25 + 1.5.
+    assert MDPGreedy().act(None, post, state0, 0, 2, rng()).tolist() == [1]
+    # With 1 step left both agree.
+    assert MDPGreedy().act(None, post, state0, 1, 2, rng()).tolist() == [0]
