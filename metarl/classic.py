@@ -32,7 +32,9 @@ mean reward with known reward noise; the priors are the task distribution of the
   followed for the episode.
 - :class:`MDPGreedy` (``epsilon=0`` is greedy): acts greedily on the posterior-mean MDP, replanned
   by value iteration over the remaining steps of the episode before every step; with probability
-  ``epsilon`` a uniformly random action instead.
+  ``epsilon`` a uniformly random action instead. ``myopic=True`` looks no further than the mean
+  reward of each action in the current state (no planning; on the RL² paper's MDPs it scores as
+  well as the planner, docs/BENCHMARKS.md).
 
 Evaluation: :func:`evaluate_bandit` and :func:`evaluate_mdp` step the family's native vector env.
 """
