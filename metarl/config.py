@@ -49,7 +49,8 @@ class RL2Config:
     transition_input: bool = False
     """Feed the GRU each step's trial observation together with the previous one, i.e. the
     whole transition (s, a, r, s'), so one layer can bind a reward to the state it was earned in
-    (the plain RL² input puts s and its reward in different steps)."""
+    (the plain RL² input puts s and its reward in different steps). With --head-hidden it lifted
+    tabular MDPs by far (the preset uses both; docs/BENCHMARKS.md)."""
     time_input: bool = False
     """Add the step of the episode and the episode of the trial (each as a share, in [0, 1)) to
     the agent's input, which the plain RL² agent has to count with its memory (no gain on
@@ -59,7 +60,9 @@ class RL2Config:
     untrained memory keeps its contents for up to a trial instead of halving every step."""
     head_hidden: int = 0
     """Width of a tanh layer in each of the policy and value heads, which then read the GRU
-    state and the encoded current input (0: linear heads on the GRU state, as in the paper)."""
+    state and the encoded current input, so they can look up what the memory holds for the
+    current state (0: linear heads on the GRU state, as in the paper). With --transition-input
+    it lifted tabular MDPs by far (the preset uses both; docs/BENCHMARKS.md)."""
     critic_gru: bool = False
     """Give the value function its own encoder and GRU, so that the value loss does not train
     the policy's memory (twice the recurrent compute). On tabular MDPs (whose preset uses it) it
@@ -138,9 +141,9 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
         anneal_lr=True,
     ),
     ("rl2", "tabular-mdp"): dict(
-        episodes_per_trial=10, num_envs=512, steps=20_000_000, gamma=0.99, gae_lambda=0.3,
-        lr=1e-3, eval_tasks=1000, hidden_size=256, reward_scale=0.1, minibatches=16,
-        chrono_init=True, anneal_lr=True, critic_gru=True,
+        episodes_per_trial=10, num_envs=512, steps=40_000_000, gamma=0.99, gae_lambda=0.3,
+        lr=1e-3, eval_tasks=1000, hidden_size=128, reward_scale=0.1, minibatches=16,
+        chrono_init=True, anneal_lr=True, critic_gru=True, transition_input=True, head_hidden=256,
     ),
     ("rl2", "nav"): dict(
         episodes_per_trial=2, num_envs=256, steps=10_000_000, lr=1e-3, reward_scale=0.1,

@@ -181,7 +181,8 @@ def test_print_config_shows_the_resolved_preset_and_writes_nothing(tmp_path: Pat
     shown = json.loads(capsys.readouterr().out)
     assert shown["config"] == "RL2Config" and shown["env"] == "tabular-mdp"
     preset = (shown["hidden_size"], shown["episodes_per_trial"], shown["critic_gru"])
-    assert preset == (256, 10, True)  # the preset's
+    assert preset == (128, 10, True)  # the preset's
+    assert (shown["head_hidden"], shown["transition_input"]) == (256, True)
     assert (shown["seed"], shown["lr"]) == (3, 5e-4)  # the flags given
     assert not out.exists()
     # bad input is still caught by the dry run, with the usual one line and exit status 2

@@ -105,9 +105,10 @@ class RecurrentActorCritic(nn.Module):
 
     The defaults are the RL² paper's network (linear heads on the GRU state). Two options are
     meant for families whose memory must be keyed by state: ``transition_input`` feeds the
-    encoder the previous step's input too, and ``head_hidden`` > 0 gives each head a tanh layer
-    reading the GRU state and the encoded current input (neither raised the tabular-MDP score in
-    our runs; docs/BENCHMARKS.md). ``chrono_horizon`` > 1 initializes the update gates to keep
+    encoder the previous step's input too (a reward then arrives with the state it was earned
+    in), and ``head_hidden`` > 0 gives each head a tanh layer reading the GRU state and the
+    encoded current input (which can look up the memory of the current state). Together they
+    lift tabular MDPs far above the paper's network (docs/BENCHMARKS.md). ``chrono_horizon`` > 1 initializes the update gates to keep
     memories for up to that many steps (:meth:`_chrono_init`; faster learning on tabular MDPs).
     ``critic_gru`` gives the value head its own encoder and GRU, so the value loss no longer
     trains the policy's memory (the features then hold the policy's part, then the critic's;
