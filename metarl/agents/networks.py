@@ -108,8 +108,9 @@ class RecurrentActorCritic(nn.Module):
     encoder the previous step's input too (a reward then arrives with the state it was earned
     in), and ``head_hidden`` > 0 gives each head a tanh layer reading the GRU state and the
     encoded current input (which can look up the memory of the current state). Together they
-    lift tabular MDPs far above the paper's network (docs/BENCHMARKS.md). ``chrono_horizon`` > 1 initializes the update gates to keep
-    memories for up to that many steps (:meth:`_chrono_init`; faster learning on tabular MDPs).
+    lift tabular MDPs far above the paper's network (docs/BENCHMARKS.md). ``chrono_horizon`` > 1
+    initializes the update gates to keep memories for up to that many steps
+    (:meth:`_chrono_init`; faster learning on tabular MDPs).
     ``critic_gru`` gives the value head its own encoder and GRU, so the value loss no longer
     trains the policy's memory (the features then hold the policy's part, then the critic's;
     +3.4 and +4.6 held out on tabular MDPs in runs of two seeds).
