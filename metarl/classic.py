@@ -497,18 +497,22 @@ class MDPGreedy:
         if self.replan not in MDP_REPLANS:
             raise ValueError(f"replan must be one of {MDP_REPLANS}, got {self.replan!r}")
 
+    def rewards(self, posterior: MDPPosterior) -> np.ndarray:
+        """The estimated mean rewards ``(B, S, A)``."""
+        if self.estimate == "posterior":
+            return posterior.mean_rewards()
+        n = posterior.visits
+        return np.where(n > 0, posterior.reward_sums / np.maximum(n, 1.0), 0.0)
+
     def model(self, posterior: MDPPosterior) -> tuple[np.ndarray, np.ndarray]:
         """The estimated rewards ``(B, S, A)`` and transitions ``(B, S, A, S)``."""
         if self.estimate == "posterior":
-            return posterior.mean_rewards(), posterior.mean_transitions()
+            return self.rewards(posterior), posterior.mean_transitions()
         n = posterior.visits
-        seen = n > 0
-        safe_n = np.maximum(n, 1.0)
-        rewards = np.where(seen, posterior.reward_sums / safe_n, 0.0)
         counts = posterior.transition_counts
         uniform = np.full_like(counts, 1.0 / counts.shape[-1])
-        transitions = np.where(seen[..., None], counts / safe_n[..., None], uniform)
-        return rewards, transitions
+        transitions = np.where((n > 0)[..., None], counts / np.maximum(n, 1.0)[..., None], uniform)
+        return self.rewards(posterior), transitions
 
     def begin_episode(
         self, posterior: MDPPosterior, horizon: int, rng: np.random.Generator
@@ -530,7 +534,7 @@ class MDPGreedy:
         """The estimate's optimal action over the remaining steps (or a random one), ``(B,)``."""
         b = states.shape[0]
         if self.myopic:
-            q = self.model(posterior)[0][np.arange(b), states]
+            q = self.rewards(posterior)[np.arange(b), states]
         elif plan is None:
             q = value_iteration(*self.model(posterior), horizon - step)[np.arange(b), 0, states]
         else:
