@@ -37,6 +37,8 @@ def profile(args: argparse.Namespace, num_envs: int) -> str:
         changes["minibatches"] = args.minibatches
     if args.hidden_size is not None:
         changes["hidden_size"] = args.hidden_size
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
     config = dataclasses.replace(base, **changes)
     config.validate()
     agent = RL2(config, family_tasks(args.env, "train", 1000, 0, **config.env_kwargs))
@@ -52,7 +54,8 @@ def profile(args: argparse.Namespace, num_envs: int) -> str:
         t2 = time.perf_counter()
     steps, updates = agent.rollout_steps, config.epochs * config.minibatches
     return (
-        f"| {num_envs} | {config.minibatches} | {config.hidden_size} | {1e3 * (t1 - t0):.1f} "
+        f"| {num_envs} | {config.epochs} | {config.minibatches} | {config.hidden_size} "
+        f"| {1e3 * (t1 - t0):.1f} "
         f"({1e3 * (t1 - t0) / steps:.2f}/step) | {1e3 * (t2 - t1):.1f} "
         f"({1e3 * (t2 - t1) / updates:.2f}/minibatch) | {steps * num_envs / (t2 - t0):,.0f} |"
     )
@@ -66,14 +69,15 @@ def main() -> None:
     p.add_argument("--num-envs", type=int, nargs="+", default=[8192], help="parallel trials")
     p.add_argument("--minibatches", type=int, default=None, help="PPO minibatches (preset's)")
     p.add_argument("--hidden-size", type=int, default=None, help="GRU width (preset's)")
+    p.add_argument("--epochs", type=int, default=None, help="PPO epochs per rollout (preset's)")
     p.add_argument("--device", default="cuda", help="cpu, cuda or cuda:N")
     p.add_argument("--repeats", type=int, default=3, help="iterations; the last one is timed")
     args = p.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("torch sees no CUDA device: use --device cpu")
     print(f"RL² on {args.env}, {args.device}")
-    print("| parallel trials | minibatches | GRU | collect ms | update ms | env steps/s |")
-    print("|---:|---:|---:|---|---|---:|")
+    print("| parallel trials | epochs | minibatches | GRU | collect ms | update ms | env steps/s |")
+    print("|---:|---:|---:|---:|---|---|---:|")
     for n in args.num_envs:
         try:
             print(profile(args, n), flush=True)
