@@ -22,6 +22,9 @@ from metarl.config import ConfigError, preset
 from metarl.envs import family_tasks
 from metarl.envs.family import TaskError
 
+OVERRIDES = ("minibatches", "hidden_size", "epochs")
+"""Config fields that flags of the same name (``--hidden-size`` for ``hidden_size``) override."""
+
 
 def sync(device: torch.device) -> None:
     """Wait for the device's queued work (a no-op on CPU)."""
@@ -33,12 +36,9 @@ def profile(args: argparse.Namespace, num_envs: int) -> str:
     """One table row: collect and update times of RL² with ``num_envs`` parallel trials."""
     base = preset("rl2", args.env)
     changes = {"num_envs": num_envs, "device": args.device}
-    if args.minibatches is not None:
-        changes["minibatches"] = args.minibatches
-    if args.hidden_size is not None:
-        changes["hidden_size"] = args.hidden_size
-    if args.epochs is not None:
-        changes["epochs"] = args.epochs
+    for field in OVERRIDES:  # the preset's value unless the flag is given
+        if getattr(args, field) is not None:
+            changes[field] = getattr(args, field)
     config = dataclasses.replace(base, **changes)
     config.validate()
     agent = RL2(config, family_tasks(args.env, "train", 1000, 0, **config.env_kwargs))
