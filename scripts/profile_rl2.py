@@ -22,7 +22,7 @@ from metarl.config import ConfigError, preset
 from metarl.envs import family_tasks
 from metarl.envs.family import TaskError
 
-OVERRIDES = ("minibatches", "hidden_size", "epochs")
+OVERRIDES = ("minibatches", "hidden_size", "epochs", "threads")
 """Config fields that flags of the same name (``--hidden-size`` for ``hidden_size``) override."""
 
 
@@ -41,6 +41,8 @@ def profile(args: argparse.Namespace, num_envs: int) -> str:
             changes[field] = getattr(args, field)
     config = dataclasses.replace(base, **changes)
     config.validate()
+    if config.threads:  # as metarl.train does; 0 leaves torch's default
+        torch.set_num_threads(config.threads)
     agent = RL2(config, family_tasks(args.env, "train", 1000, 0, **config.env_kwargs))
     gen = torch.Generator(device=agent.device).manual_seed(0)
     for _ in range(args.repeats):  # the first repeats warm up allocations and kernels
@@ -55,6 +57,7 @@ def profile(args: argparse.Namespace, num_envs: int) -> str:
     steps, updates = agent.rollout_steps, config.epochs * config.minibatches
     return (
         f"| {num_envs} | {config.epochs} | {config.minibatches} | {config.hidden_size} "
+        f"| {torch.get_num_threads()} "
         f"| {1e3 * (t1 - t0):.1f} "
         f"({1e3 * (t1 - t0) / steps:.2f}/step) | {1e3 * (t2 - t1):.1f} "
         f"({1e3 * (t2 - t1) / updates:.2f}/minibatch) | {steps * num_envs / (t2 - t0):,.0f} |"
@@ -70,14 +73,21 @@ def main() -> None:
     p.add_argument("--minibatches", type=int, default=None, help="PPO minibatches (preset's)")
     p.add_argument("--hidden-size", type=int, default=None, help="GRU width (preset's)")
     p.add_argument("--epochs", type=int, default=None, help="PPO epochs per rollout (preset's)")
+    p.add_argument(
+        "--threads", type=int, default=None,
+        help="CPU threads of torch (preset's, as metarl.train uses; 0: torch's default)",
+    )  # fmt: skip
     p.add_argument("--device", default="cuda", help="cpu, cuda or cuda:N")
     p.add_argument("--repeats", type=int, default=3, help="iterations; the last one is timed")
     args = p.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("torch sees no CUDA device: use --device cpu")
     print(f"RL² on {args.env}, {args.device}")
-    print("| parallel trials | epochs | minibatches | GRU | collect ms | update ms | env steps/s |")
-    print("|---:|---:|---:|---:|---|---|---:|")
+    print(
+        "| parallel trials | epochs | minibatches | GRU | threads | collect ms | update ms "
+        "| env steps/s |"
+    )
+    print("|---:|---:|---:|---:|---:|---|---|---:|")
     for n in args.num_envs:
         try:
             print(profile(args, n), flush=True)

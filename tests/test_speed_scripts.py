@@ -35,11 +35,12 @@ def test_bench_rl2_compares_with_recurrent_ppo_on_the_bandit_only(tmp_path: Path
 
 def test_profile_rl2_prints_one_row_per_size() -> None:
     args = ["--device", "cpu", "--num-envs", "8", "16", "--minibatches", "2", "--repeats", "1"]
-    result = run_script("profile_rl2.py", *args, "--epochs", "3")
+    result = run_script("profile_rl2.py", *args, "--epochs", "3", "--threads", "2")
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| 8 ")]
     assert len(rows) == 1 and "/step" in rows[0]
-    assert rows[0].startswith("| 8 | 3 | 2 |")  # trials, epochs, minibatches
+    # trials, epochs, minibatches, GRU width, torch threads
+    assert rows[0].startswith("| 8 | 3 | 2 | 128 | 2 |")
     assert any(line.startswith("| 16 ") for line in result.stdout.splitlines())
 
 
