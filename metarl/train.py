@@ -77,11 +77,12 @@ def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
         if field.name in _SPECIAL:
             continue
         kind = _field_type(config_cls, field)
+        text = f"{docs.get(field.name, '')} (default {field.default!r} or the preset's)"
         p.add_argument(
             f"--{field.name.replace('_', '-')}",
             type=_bool if kind is bool else kind,
             default=None,
-            help=f"{docs.get(field.name, '')} (default {field.default!r} or the preset's)",
+            help=text.replace("%", "%%"),  # argparse formats help with %
         )
     return p
 
