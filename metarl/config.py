@@ -97,8 +97,9 @@ class RL2Config:
     checkpoint_every: int = 20
     """Write checkpoint.pt every this many iterations (and at the end)."""
     threads: int = 1
-    """CPU threads torch may use (0: torch's default). One is fastest for these small networks
-    and far faster on a busy machine, where more threads contend."""
+    """CPU threads torch may use (0: torch's default). One is far faster on a busy machine,
+    where more threads contend; a tabular-MDP run alone on a 2-core CPU trained about 28% faster
+    with 2 (docs/BENCHMARKS.md)."""
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
