@@ -21,6 +21,7 @@ from metarl.agents.rl2 import RL2
 from metarl.config import ConfigError, preset
 from metarl.envs import family_tasks
 from metarl.envs.family import TaskError
+from metarl.train import check_setup
 
 OVERRIDES = ("minibatches", "hidden_size", "epochs", "threads")
 """Config fields that flags of the same name (``--hidden-size`` for ``hidden_size``) override."""
@@ -41,8 +42,7 @@ def profile(args: argparse.Namespace, num_envs: int) -> str:
             changes[field] = getattr(args, field)
     config = dataclasses.replace(base, **changes)
     config.validate()
-    if config.threads:  # as metarl.train does; 0 leaves torch's default
-        torch.set_num_threads(config.threads)
+    check_setup(config)  # as metarl.train: the family and device, and the config's threads
     agent = RL2(config, family_tasks(args.env, "train", 1000, 0, **config.env_kwargs))
     gen = torch.Generator(device=agent.device).manual_seed(0)
     for _ in range(args.repeats):  # the first repeats warm up allocations and kernels
