@@ -34,6 +34,8 @@ from metarl.evaluation import summary_table
 from metarl.runs import EVAL, RunDir
 
 _SPECIAL = {"env", "env_kwargs", "seed"}
+RESUME_OVERRIDES = ("steps", "device", "threads")
+"""The fields a --resume may change: the budget and where and how fast it runs, not what it learns."""
 
 
 def _field_type(config_cls: type, field: dataclasses.Field) -> Any:
@@ -60,15 +62,16 @@ def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
         "held-out tasks. Unset flags take the preset of the (agent, env) pair; --print-config "
         "shows the result.",
     )
-    p.add_argument("--agent", default="rl2", help=f"meta-learner: {', '.join(AGENTS)}")
-    p.add_argument("--env", default="nav", help=f"task family: {', '.join(BUILTIN_FAMILIES)}, "
-                   "a Gymnasium id, or pkg.module:Id-v0 (list: python -m metarl.envs)")  # fmt: skip
+    p.add_argument("--agent", default=None, help=f"meta-learner: {', '.join(AGENTS)} (default rl2)")
+    p.add_argument("--env", default=None, help=f"task family: {', '.join(BUILTIN_FAMILIES)}, "
+                   "a Gymnasium id, or pkg.module:Id-v0 (list: python -m metarl.envs; default nav)")  # fmt: skip
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                    help="family parameters, e.g. num_arms=10 (see python -m metarl.envs)")  # fmt: skip
     p.add_argument("--seed", type=int, default=None, help="seed of everything (default 0)")
     p.add_argument("--out", default=None, help="run directory (default runs/<agent>-<env>-<seed>)")
     p.add_argument("--resume", default=None, metavar="DIR",
-                   help="continue the run in DIR from its last checkpoint")  # fmt: skip
+                   help="continue the run in DIR from its last checkpoint, with its config.json; "
+                   "only --steps, --device and --threads may change")  # fmt: skip
     p.add_argument("--print-config", action="store_true",
                    help="print the fully resolved config (the preset of --agent and --env with "
                    "the flags given, or the --resume run's) as JSON and exit; writes nothing")  # fmt: skip
@@ -95,8 +98,8 @@ def short_name(env: str) -> str:
 
 def resolve_config(args: Any) -> Any:
     """The config: the preset of (agent, env), then the flags given."""
-    env = short_name(args.env)
-    base = preset(args.agent, env)
+    env = short_name(args.env or "nav")
+    base = preset(args.agent or "rl2", env)
     given = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(base)
@@ -126,13 +129,12 @@ def check_setup(config: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m metarl.train``."""
     args = build_parser().parse_args(argv)
-    if args.agent not in AGENTS:
-        raise ConfigError(f"unknown agent {args.agent!r}: use one of {', '.join(AGENTS)}")
     if args.resume:
+        _check_resume_flags(args)
         run = RunDir.open(args.resume)
         config = run.load_config()
         agent = agent_of(config)
-        extra = {k: getattr(args, k) for k in ("steps", "device") if getattr(args, k) is not None}
+        extra = {k: getattr(args, k) for k in RESUME_OVERRIDES if getattr(args, k) is not None}
         config = dataclasses.replace(config, **extra)
         config.validate()
         check_setup(config)
@@ -142,15 +144,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:
             run.save_config(config)
     else:
-        agent = args.agent
+        agent = args.agent or "rl2"
+        if agent not in AGENTS:
+            raise ConfigError(f"unknown agent {agent!r}: use one of {', '.join(AGENTS)}")
         config = resolve_config(args)
         check_setup(config)
         if args.print_config:
             return _print_config(config)
-        out = args.out or f"runs/{args.agent}-{config.env.replace('/', '_')}-{config.seed}"
+        out = args.out or f"runs/{agent}-{config.env.replace('/', '_')}-{config.seed}"
         run = RunDir.create(out, config)
         state = None
     return train(agent, config, run, state)
+
+
+def _check_resume_flags(args: argparse.Namespace) -> None:
+    """Refuse flags that --resume would otherwise ignore (the run's config.json decides them)."""
+    free = {"resume", "print_config", "env_kwargs", *RESUME_OVERRIDES}
+    fixed = [k for k, v in vars(args).items() if k not in free and v is not None]
+    fixed += ["env_kwargs"] if args.env_kwargs else []
+    if fixed:
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in fixed)
+        raise ConfigError(
+            f"{flags} cannot change on --resume (the run's config.json holds it); only --steps, "
+            "--device and --threads can: drop it, or start a new run with --out"
+        )
 
 
 def _print_config(config: Any) -> int:

@@ -200,6 +200,29 @@ def test_print_config_of_a_run_applies_the_resume_overrides(tmp_path: Path, caps
     shown = json.loads(capsys.readouterr().out)
     assert shown["steps"] == 60 and shown["hidden_size"] == 16
     assert (out / "config.json").read_bytes() == saved  # not rewritten by the dry run
+    assert run_cli(train, ["--resume", str(out), "--threads", "2", "--print-config"]) == 0
+    assert json.loads(capsys.readouterr().out)["threads"] == 2
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--lr", "5e-4"], "--lr"),
+        (["--seed", "3", "--hidden-size", "8"], "--seed, --hidden-size"),
+        (["--env", "bandit"], "--env"),
+        (["--env-kwargs", "num_arms=3"], "--env-kwargs"),
+        (["--out", "elsewhere"], "--out"),
+    ],
+)
+def test_resume_refuses_flags_it_would_ignore(tmp_path: Path, capsys, flags, named) -> None:
+    out = tmp_path / "run"
+    assert tiny_train(out, "bandit", 20) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    capsys.readouterr()
+    assert run_cli(train, ["--resume", str(out), "--steps", "40", *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{named} cannot change on --resume" in err and len(err.splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
 
 def test_evaluate_longer_trials_keeps_the_trained_evaluation(tmp_path: Path, capsys) -> None:
