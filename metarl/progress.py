@@ -1,0 +1,205 @@
+"""``python -m metarl.progress RUN [RUN ...]``: the training curves of several runs, side by side.
+
+Reads each run's ``metrics.csv`` (one row per training iteration), so it works on runs still in
+flight. The table gives, per run, a metric (``--column``, default the training trial return)
+averaged over ``--window`` iterations at each of the env-step marks ``--at``, and the same average
+at the run's last iteration; the plot draws the metric against env steps, the moving average
+over the raw values. Runs with different ``--steps`` anneal their rates on different schedules:
+compare them at the same env steps, as the table does, not at the same share of their budgets.
+
+    python -m metarl.progress runs/rl2-tabular-mdp-0 runs/rl2-tabular-mdp-1 --at 10M 20M 40M
+    python -m metarl.progress runs/rl2-nav-0 --column entropy --out entropy.png
+
+These are training numbers, on training tasks with a sampling policy: the held-out adaptation
+curves of ``metarl.evaluate`` and ``metarl.compare`` are what to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from metarl import cli
+from metarl.fileio import atomic_write
+from metarl.runs import METRICS, RunError
+
+__all__ = ["load_metrics", "main", "parse_steps", "progress_table", "value_at"]
+
+DEFAULT_OUT = "progress.png"
+_SUFFIXES = {"k": 1e3, "m": 1e6, "g": 1e9, "b": 1e9}
+
+
+def load_metrics(arg: str) -> dict[str, np.ndarray]:
+    """The columns of ``RUN/metrics.csv`` (or of the CSV file ``arg``) as float arrays (I,).
+
+    Empty cells (columns that a resumed run's older rows lack) are NaN.
+    """
+    path = Path(arg) / METRICS if Path(arg).is_dir() else Path(arg)
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise RunError(
+            f"{path} is missing or unreadable ({exc.strerror}): give a run directory"
+        ) from None
+    if not rows or "env_steps" not in rows[0]:
+        raise RunError(f"{path} holds no training iterations yet (no rows with env_steps)")
+    try:
+        return {k: np.array([float(r[k] or "nan") for r in rows]) for k in rows[0]}
+    except ValueError as exc:
+        raise RunError(f"{path} is not a metarl metrics.csv ({exc})") from None
+
+
+def parse_steps(text: str) -> int:
+    """``"3M"`` → 3_000_000, ``"500k"`` → 500_000, ``"1e6"`` → 1_000_000 (env steps)."""
+    head, scale = text, 1.0
+    if text and text[-1].lower() in _SUFFIXES:
+        head, scale = text[:-1], _SUFFIXES[text[-1].lower()]
+    try:
+        value = float(head) * scale
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise RunError(f"--at takes env steps such as 3M, 500k or 2000000, got {text!r}")
+    return round(value)
+
+
+def value_at(metrics: dict[str, np.ndarray], column: str, steps: int, window: int) -> float:
+    """Mean of ``column`` over the ``window`` iterations ending at the last one with at most
+    ``steps`` env steps; NaN when the run has not reached ``steps`` env steps yet."""
+    env_steps = metrics["env_steps"]
+    reached = np.flatnonzero(env_steps <= steps)
+    if env_steps[-1] < steps or reached.size == 0:
+        return math.nan
+    end = reached[-1] + 1
+    return float(np.nanmean(metrics[column][max(0, end - window) : end]))
+
+
+def _fmt_steps(steps: float) -> str:
+    if steps >= 1e6:
+        return f"{steps / 1e6:.4g}M"
+    return f"{steps / 1e3:.4g}k" if steps >= 1e3 else f"{steps:.0f}"
+
+
+def progress_table(
+    runs: Sequence[dict[str, np.ndarray]],
+    labels: Sequence[str],
+    column: str,
+    marks: Sequence[int],
+    window: int,
+) -> str:
+    """One plain-text row per run: ``column`` at each env-step mark and at the last iteration."""
+    header = ["run", "env steps", *(f"@{_fmt_steps(m)}" for m in marks), "last"]
+    rows = [header]
+    for metrics, label in zip(runs, labels):
+        at = [value_at(metrics, column, m, window) for m in marks]
+        last = value_at(metrics, column, int(metrics["env_steps"][-1]), window)
+        cells = [f"{v:.4g}" if math.isfinite(v) else "-" for v in (*at, last)]
+        rows.append([label, _fmt_steps(metrics["env_steps"][-1]), *cells])
+    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
+    lines = [
+        "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def plot_progress(
+    runs: Sequence[dict[str, np.ndarray]],
+    labels: Sequence[str],
+    column: str,
+    window: int,
+    path: str,
+) -> Path:
+    """``column`` against env steps, raw (faint) and its moving average over ``window``
+    iterations, one colour per run, in one PNG at ``path`` (atomic write)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.2, 4.4), layout="constrained")
+    ax = fig.subplots()
+    for i, (metrics, label) in enumerate(zip(runs, labels)):
+        x, y = metrics["env_steps"], metrics[column]
+        smooth = np.convolve(y, np.ones(window), "valid") / window if len(y) >= window else y
+        ax.plot(x, y, color=f"C{i}", alpha=0.25, lw=0.8)
+        ax.plot(x[len(x) - len(smooth) :], smooth, color=f"C{i}", lw=1.8, label=label)
+    ax.set_title(f"training progress: {column}")
+    ax.set_xlabel("env steps of training")
+    ax.set_ylabel(f"{column} (moving mean of {window} iterations)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=120))
+    return out
+
+
+def _default_marks(runs: Sequence[dict[str, np.ndarray]]) -> list[int]:
+    """Quarters of the longest run, rounded down to two significant digits."""
+    longest = max(float(m["env_steps"][-1]) for m in runs)
+    marks = set()
+    for quarter in (longest * q / 4 for q in (1, 2, 3, 4)):
+        unit = 10 ** max(0, math.floor(math.log10(quarter)) - 1)
+        marks.add(int(quarter // unit * unit))
+    return sorted(m for m in marks if m > 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = cli.ArgumentParser(
+        prog="python -m metarl.progress",
+        description="Compare the training curves (metrics.csv) of several runs, finished or in "
+        "flight: a table of a metric at the same env steps and a plot against env steps.",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="a run directory or a metrics.csv")
+    p.add_argument("--column", default="trial_return",
+                   help="the metrics.csv column to compare (default trial_return; e.g. entropy, "
+                   "value_loss, approx_kl, sps)")  # fmt: skip
+    p.add_argument("--at", nargs="+", default=None, metavar="STEPS",
+                   help="env-step marks of the table, e.g. 3M 6M 12M (default: quarters of the "
+                   "longest run)")  # fmt: skip
+    p.add_argument(
+        "--window",
+        type=int,
+        default=10,
+        help="iterations averaged at each mark and in the plot (default 10)",
+    )
+    p.add_argument(
+        "--labels", nargs="+", default=None, help="names of the runs (default: their folders)"
+    )
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"the PNG to write (default {DEFAULT_OUT})")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m metarl.progress``."""
+    args = _parser().parse_args(argv)
+    if args.window < 1:
+        raise RunError(f"--window must be a positive number of iterations, got {args.window}")
+    labels = args.labels or [
+        Path(a).name if Path(a).is_dir() else Path(a).parent.name for a in args.runs
+    ]
+    if len(labels) != len(args.runs):
+        raise RunError(f"--labels names {len(labels)} runs, but {len(args.runs)} RUNs given")
+    if not str(args.out).lower().endswith(".png"):
+        raise RunError(f"--out must name a .png file, got {args.out!r}")
+    runs = [load_metrics(a) for a in args.runs]
+    for arg, metrics in zip(args.runs, runs):
+        if args.column not in metrics:
+            raise RunError(f"{arg} has no column {args.column!r}: use one of {', '.join(metrics)}")
+    marks = [parse_steps(a) for a in args.at] if args.at else _default_marks(runs)
+    print(progress_table(runs, labels, args.column, marks, args.window))
+    try:
+        out = plot_progress(runs, labels, args.column, args.window, args.out)
+    except OSError as exc:
+        raise RunError(f"cannot write the plot to {args.out} ({exc}); pick --out") from exc
+    print(f"plot: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run_main(main, None))

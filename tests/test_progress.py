@@ -1,0 +1,99 @@
+"""``python -m metarl.progress``: values at env-step marks, the table, the plot, bad input."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from metarl import progress
+from metarl.runs import MetricsLog
+from tests.test_evaluation import PNG_MAGIC
+from tests.test_train import run_cli, tiny_train
+
+
+def write_run(root: Path, name: str, iterations: int, per_iteration: int = 100) -> Path:
+    """A run folder whose metrics.csv has trial_return = iteration and entropy = 1 / iteration."""
+    run = root / name
+    run.mkdir()
+    log = MetricsLog(run / "metrics.csv")
+    for i in range(1, iterations + 1):
+        log.append({"iteration": i, "env_steps": i * per_iteration, "trial_return": float(i),
+                    "entropy": 1.0 / i})  # fmt: skip
+    return run
+
+
+def test_value_at_averages_the_window_ending_at_the_mark(tmp_path: Path) -> None:
+    metrics = progress.load_metrics(str(write_run(tmp_path, "a", 10)))
+    assert progress.value_at(metrics, "trial_return", 450, window=3) == 3.0  # iterations 2, 3, 4
+    assert progress.value_at(metrics, "trial_return", 1000, window=1) == 10.0
+    assert progress.value_at(metrics, "trial_return", 200, window=10) == 1.5  # only 2 rows yet
+    assert math.isnan(progress.value_at(metrics, "trial_return", 1001, window=3))  # not reached
+    assert math.isnan(progress.value_at(metrics, "trial_return", 50, window=3))  # before the first
+
+
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [("3M", 3_000_000), ("500k", 500_000), ("1e6", 1_000_000), ("2.5m", 2_500_000), ("7", 7)],
+)
+def test_parse_steps(text: str, steps: int) -> None:
+    assert progress.parse_steps(text) == steps
+
+
+def test_table_compares_runs_at_the_same_env_steps(tmp_path: Path, capsys) -> None:
+    short, long = write_run(tmp_path, "short", 5), write_run(tmp_path, "long", 20, 50)
+    out = tmp_path / "p.png"
+    argv = [str(short), str(long / "metrics.csv"), "--at", "250", "1000", "--window", "2"]
+    assert run_cli(progress, [*argv, "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["run", "env", "steps", "@250", "@1k", "last"]
+    assert lines[2].split() == ["short", "500", "1.5", "-", "4.5"]  # 1000 not reached
+    assert lines[3].split() == ["long", "1k", "4.5", "19.5", "19.5"]  # 50 env steps an iteration
+    assert out.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_another_column_and_the_default_marks(tmp_path: Path, capsys) -> None:
+    run = write_run(tmp_path, "a", 8)
+    assert run_cli(progress, [str(run), "--column", "entropy", "--window", "1",
+                              "--out", str(tmp_path / "e.png")]) == 0  # fmt: skip
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[3:] == ["@200", "@400", "@600", "@800", "last"]  # quarters of 800
+    assert lines[2].split()[-1] == "0.125"
+
+
+def test_a_real_runs_metrics_read_back(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert tiny_train(run, "bandit", 40) == 0
+    assert run_cli(progress, [str(run), "--out", str(tmp_path / "p.png")]) == 0
+    assert "run" in capsys.readouterr().out
+    assert (tmp_path / "p.png").read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--column", "nope"], "has no column 'nope': use one of iteration, env_steps"),
+        (["--at", "3X"], "--at takes env steps such as 3M"),
+        (["--at", "-5"], "--at takes env steps such as 3M"),
+        (["--window", "0"], "--window must be a positive"),
+        (["--labels", "a", "b"], "--labels names 2 runs, but 1 RUNs given"),
+        (["--out", "p.pdf"], "--out must name a .png"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path: Path, capsys, extra: list, message: str) -> None:
+    run = write_run(tmp_path, "a", 3)
+    before = (run / "metrics.csv").read_bytes()
+    assert run_cli(progress, [str(run), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert (run / "metrics.csv").read_bytes() == before
+
+
+def test_a_missing_or_empty_run_is_one_line(tmp_path: Path, capsys) -> None:
+    assert run_cli(progress, [str(tmp_path / "nope")]) == 2
+    assert "missing or unreadable" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "metrics.csv").write_text("")
+    assert run_cli(progress, [str(tmp_path / "empty")]) == 2
+    assert "no training iterations yet" in capsys.readouterr().err
