@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from metarl.agents.base import TrainingError
@@ -52,6 +53,22 @@ def parse_kwargs(items: Sequence[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+def check_png(out: str) -> None:
+    """Fail with one line unless ``out`` (an ``--out`` flag) names a PNG file."""
+    if not str(out).lower().endswith(".png"):
+        fail(f"--out must name a .png file, got {out!r}")
+
+
+def write_plot(draw: Callable[[], Path], out: str) -> None:
+    """Run ``draw`` (which writes the PNG ``out``) and print where it went; a file system error
+    becomes one line that asks for another ``--out``."""
+    try:
+        path = draw()
+    except OSError as exc:
+        fail(f"cannot write the plot to {out} ({exc}); pick --out")
+    print(f"plot: {path}")
 
 
 class ArgumentParser(argparse.ArgumentParser):

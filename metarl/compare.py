@@ -160,15 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise EvaluationError(f"--labels names {len(labels)} curves, but {len(paths)} RUNs given")
     if not 1 <= args.reference <= len(paths):
         raise EvaluationError(f"--reference must be between 1 and {len(paths)} (a RUN's position)")
-    if not str(args.out).lower().endswith(".png"):
-        raise EvaluationError(f"--out must name a .png file, got {args.out!r}")
+    cli.check_png(args.out)
     curves = [AdaptationCurve.load(p) for p in paths]
     print(comparison_table(curves, labels, args.reference - 1))
-    try:
-        out = plot_curves(curves, args.out, x_axis=args.x_axis, labels=labels)
-    except OSError as exc:
-        raise EvaluationError(f"cannot write the plot to {args.out} ({exc}); pick --out") from exc
-    print(f"plot: {out}")
+    cli.write_plot(
+        lambda: plot_curves(curves, args.out, x_axis=args.x_axis, labels=labels), args.out
+    )
     return 0
 
 

@@ -185,19 +185,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if len(labels) != len(args.runs):
         raise RunError(f"--labels names {len(labels)} runs, but {len(args.runs)} RUNs given")
-    if not str(args.out).lower().endswith(".png"):
-        raise RunError(f"--out must name a .png file, got {args.out!r}")
+    cli.check_png(args.out)
     runs = [load_metrics(a) for a in args.runs]
     for arg, metrics in zip(args.runs, runs):
         if args.column not in metrics:
             raise RunError(f"{arg} has no column {args.column!r}: use one of {', '.join(metrics)}")
     marks = [parse_steps(a) for a in args.at] if args.at else _default_marks(runs)
     print(progress_table(runs, labels, args.column, marks, args.window))
-    try:
-        out = plot_progress(runs, labels, args.column, args.window, args.out)
-    except OSError as exc:
-        raise RunError(f"cannot write the plot to {args.out} ({exc}); pick --out") from exc
-    print(f"plot: {out}")
+    cli.write_plot(
+        lambda: plot_progress(runs, labels, args.column, args.window, args.out), args.out
+    )
     return 0
 
 

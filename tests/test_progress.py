@@ -97,3 +97,11 @@ def test_a_missing_or_empty_run_is_one_line(tmp_path: Path, capsys) -> None:
     (tmp_path / "empty" / "metrics.csv").write_text("")
     assert run_cli(progress, [str(tmp_path / "empty")]) == 2
     assert "no training iterations yet" in capsys.readouterr().err
+
+
+def test_an_unwritable_plot_is_one_line(tmp_path: Path, capsys) -> None:
+    run = write_run(tmp_path, "a", 3)
+    (tmp_path / "file").write_text("")
+    assert run_cli(progress, [str(run), "--out", str(tmp_path / "file" / "p.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cannot write the plot" in err and "pick --out" in err and len(err.splitlines()) == 1
