@@ -31,7 +31,7 @@ from metarl.config import AGENT_CONFIGS, ConfigError, agent_of, field_docs, pres
 from metarl.envs import BUILTIN_FAMILIES, family_tasks, make_family, resolve_env_id
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
-from metarl.runs import EVAL, RunDir
+from metarl.runs import EVAL, TASKS, RunDir
 
 _SPECIAL = {"env", "env_kwargs", "seed"}
 RESUME_OVERRIDES = ("steps", "device", "threads")
@@ -182,7 +182,7 @@ def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | Non
     test_tasks = family_tasks(
         config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs
     )
-    if state is None:
+    if state is None or not (run.path / TASKS).is_file():  # a resumed copy may lack it
         run.save_tasks(env_id, config.seed, test_tasks)
     train_tasks = family_tasks(
         config.env, "train", config.train_tasks, config.seed, **config.env_kwargs

@@ -73,8 +73,11 @@ def test_resume_reproduces_uninterrupted_run(tmp_path: Path) -> None:
     args = ["--episodes-per-trial", "2", "--env-kwargs", "horizon=4"]
     assert tiny_train(tmp_path / "full", "nav", 160, *args) == 0
     assert tiny_train(tmp_path / "half", "nav", 80, *args) == 0
+    (tmp_path / "half" / "tasks.json").unlink()  # a copy of config, checkpoint and metrics only
     assert run_cli(train, ["--resume", str(tmp_path / "half"), "--steps", "160"]) == 0
     assert _rows(tmp_path / "half" / "metrics.csv") == _rows(tmp_path / "full" / "metrics.csv")
+    tasks = [(tmp_path / run / "tasks.json").read_bytes() for run in ("half", "full")]
+    assert tasks[0] == tasks[1]  # written again from the config's seed
     full = AdaptationCurve.load(tmp_path / "full" / "eval")
     half = AdaptationCurve.load(tmp_path / "half" / "eval")
     assert (full.returns == half.returns).all()
