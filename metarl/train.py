@@ -164,9 +164,10 @@ def _check_resume_flags(args: argparse.Namespace) -> None:
     fixed += ["env_kwargs"] if args.env_kwargs else []
     if fixed:
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in fixed)
+        free_flags = ", ".join(f"--{k}" for k in RESUME_OVERRIDES)
         raise ConfigError(
-            f"{flags} cannot change on --resume (the run's config.json holds it); only --steps, "
-            "--device and --threads can: drop it, or start a new run with --out"
+            f"{flags} cannot change on --resume (the run's directory and config.json fix it); "
+            f"only {free_flags} can: drop it, or start a new run with --out"
         )
 
 
