@@ -34,6 +34,7 @@ from metarl.evaluation import (
     bootstrap_ci,
     format_ci,
     plot_curves,
+    text_table,
 )
 
 __all__ = ["comparison_table", "curve_path", "default_label", "main", "unpaired_reason"]
@@ -109,16 +110,7 @@ def comparison_table(
     rows = [header] + [
         _row(c, label, ref, i == reference) for i, (c, label) in enumerate(zip(curves, labels))
     ]
-    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
-    lines = [_aligned(r, widths) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _aligned(cells: list[str], widths: list[int]) -> str:
-    """The names (first three cells) left-aligned, the numbers right-aligned."""
-    padded = [c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(cells, widths))]
-    return "  ".join(padded).rstrip()
+    return text_table(rows, left=3)  # run, agent and env are names
 
 
 def _unique(labels: list[str]) -> list[str]:

@@ -48,6 +48,7 @@ __all__ = [
     "format_ci",
     "plot_curves",
     "summary_table",
+    "text_table",
 ]
 
 JSON_NAME = "adaptation.json"
@@ -481,14 +482,10 @@ def summary_table(curve: AdaptationCurve, max_rows: int = 12) -> str:
             nm, lo, hi = curve.normalized_mean, curve.normalized_ci_low, curve.normalized_ci_high
             row.append(format_ci(nm[i], lo[i], hi[i]))  # type: ignore[index]
         rows.append(row)
-    widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
     lines = [
-        f"{curve.agent} on {curve.env} ({curve.env_id}), {curve.num_tasks} {curve.split} tasks"
+        f"{curve.agent} on {curve.env} ({curve.env_id}), {curve.num_tasks} {curve.split} tasks",
+        text_table(rows),
     ]
-    for n, row in enumerate(rows):
-        lines.append("  ".join(cell.rjust(w) for cell, w in zip(row, widths)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
     if len(rows_idx) < curve.num_points:
         lines.append(f"({len(rows_idx)} of {curve.num_points} points shown)")
     total = curve.total_return()
@@ -626,6 +623,18 @@ def _fmt(value: float) -> str:
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.4g}"
+
+
+def text_table(rows: Sequence[Sequence[str]], left: int = 0) -> str:
+    """``rows`` (the first is the header) as aligned plain text with a dashed rule under the
+    header: the first ``left`` columns left-aligned (names), the others right-aligned (numbers)."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = [
+        "  ".join(c.ljust(w) if j < left else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def format_ci(mean: float, low: float, high: float) -> str:

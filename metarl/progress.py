@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from metarl import cli
+from metarl.evaluation import text_table
 from metarl.fileio import atomic_write
 from metarl.runs import METRICS, RunError
 
@@ -101,13 +102,7 @@ def progress_table(
         last = value_at(metrics, column, int(metrics["env_steps"][-1]), window)
         cells = [f"{v:.4g}" if math.isfinite(v) else "-" for v in (*at, last)]
         rows.append([label, _fmt_steps(metrics["env_steps"][-1]), *cells])
-    widths = [max(len(r[j]) for r in rows) for j in range(len(header))]
-    lines = [
-        "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))
-        for r in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    return text_table(rows, left=1)
 
 
 def plot_progress(
