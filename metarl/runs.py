@@ -113,6 +113,10 @@ class RunDir:
         data = {"env_id": env_id, "split": "test", "seed": seed, "tasks": tasks_to_json(tasks)}
         _write_json(self.path / TASKS, data)
 
+    def has_tasks(self) -> bool:
+        """Whether tasks.json is there."""
+        return (self.path / TASKS).is_file()
+
     def load_tasks(self, task_type: type[Task]) -> list[Task]:
         """The held-out test tasks of tasks.json."""
         try:

@@ -31,11 +31,12 @@ from metarl.config import AGENT_CONFIGS, ConfigError, agent_of, field_docs, pres
 from metarl.envs import BUILTIN_FAMILIES, family_tasks, make_family, resolve_env_id
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
-from metarl.runs import EVAL, TASKS, RunDir
+from metarl.runs import EVAL, RunDir
 
 _SPECIAL = {"env", "env_kwargs", "seed"}
+DEFAULT_AGENT, DEFAULT_ENV = "rl2", "nav"
 RESUME_OVERRIDES = ("steps", "device", "threads")
-"""The fields a --resume may change: the budget and where and how fast it runs, not what it learns."""
+"""What a --resume may change: the budget, and where and how fast it runs, not what it learns."""
 
 
 def _field_type(config_cls: type, field: dataclasses.Field) -> Any:
@@ -62,16 +63,19 @@ def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
         "held-out tasks. Unset flags take the preset of the (agent, env) pair; --print-config "
         "shows the result.",
     )
-    p.add_argument("--agent", default=None, help=f"meta-learner: {', '.join(AGENTS)} (default rl2)")
+    p.add_argument(
+        "--agent", default=None, help=f"meta-learner: {', '.join(AGENTS)} (default {DEFAULT_AGENT})"
+    )
     p.add_argument("--env", default=None, help=f"task family: {', '.join(BUILTIN_FAMILIES)}, "
-                   "a Gymnasium id, or pkg.module:Id-v0 (list: python -m metarl.envs; default nav)")  # fmt: skip
+                   "a Gymnasium id, or pkg.module:Id-v0 (list: python -m metarl.envs; "
+                   f"default {DEFAULT_ENV})")  # fmt: skip
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                    help="family parameters, e.g. num_arms=10 (see python -m metarl.envs)")  # fmt: skip
     p.add_argument("--seed", type=int, default=None, help="seed of everything (default 0)")
     p.add_argument("--out", default=None, help="run directory (default runs/<agent>-<env>-<seed>)")
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run in DIR from its last checkpoint, with its config.json; "
-                   "only --steps, --device and --threads may change")  # fmt: skip
+                   f"only {_flags(RESUME_OVERRIDES)} may change")  # fmt: skip
     p.add_argument("--print-config", action="store_true",
                    help="print the fully resolved config (the preset of --agent and --env with "
                    "the flags given, or the --resume run's) as JSON and exit; writes nothing")  # fmt: skip
@@ -98,8 +102,8 @@ def short_name(env: str) -> str:
 
 def resolve_config(args: Any) -> Any:
     """The config: the preset of (agent, env), then the flags given."""
-    env = short_name(args.env or "nav")
-    base = preset(args.agent or "rl2", env)
+    env = short_name(args.env or DEFAULT_ENV)
+    base = preset(args.agent or DEFAULT_AGENT, env)
     given = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(base)
@@ -144,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:
             run.save_config(config)
     else:
-        agent = args.agent or "rl2"
+        agent = args.agent or DEFAULT_AGENT
         if agent not in AGENTS:
             raise ConfigError(f"unknown agent {agent!r}: use one of {', '.join(AGENTS)}")
         config = resolve_config(args)
@@ -163,12 +167,15 @@ def _check_resume_flags(args: argparse.Namespace) -> None:
     fixed = [k for k, v in vars(args).items() if k not in free and v is not None]
     fixed += ["env_kwargs"] if args.env_kwargs else []
     if fixed:
-        flags = ", ".join(f"--{k.replace('_', '-')}" for k in fixed)
-        free_flags = ", ".join(f"--{k}" for k in RESUME_OVERRIDES)
         raise ConfigError(
-            f"{flags} cannot change on --resume (the run's directory and config.json fix it); "
-            f"only {free_flags} can: drop it, or start a new run with --out"
+            f"{_flags(fixed)} cannot change on --resume (the run's directory and config.json fix "
+            f"it); only {_flags(RESUME_OVERRIDES)} can: drop it, or start a new run with --out"
         )
+
+
+def _flags(fields: Sequence[str]) -> str:
+    """``["env_kwargs", "lr"]`` → ``"--env-kwargs, --lr"``."""
+    return ", ".join(f"--{k.replace('_', '-')}" for k in fields)
 
 
 def _print_config(config: Any) -> int:
@@ -183,7 +190,7 @@ def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | Non
     test_tasks = family_tasks(
         config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs
     )
-    if state is None or not (run.path / TASKS).is_file():  # a resumed copy may lack it
+    if state is None or not run.has_tasks():  # a resumed copy may lack tasks.json
         run.save_tasks(env_id, config.seed, test_tasks)
     train_tasks = family_tasks(
         config.env, "train", config.train_tasks, config.seed, **config.env_kwargs
