@@ -1,7 +1,8 @@
 """``python -m metarl.evaluate RUN_DIR``: evaluate a run's checkpoint on its held-out tasks.
 
-Reads config.json, tasks.json and checkpoint.pt, runs the agent's adaptation on every held-out
-task and writes ``RUN_DIR/eval/adaptation.{json,csv,png}``, then prints a short table.
+Reads config.json, tasks.json and checkpoint.pt (a directory without tasks.json gets it again,
+drawn from config.json's seed), runs the agent's adaptation on every held-out task and writes
+``RUN_DIR/eval/adaptation.{json,csv,png}``, then prints a short table.
 
     python -m metarl.evaluate runs/rl2-nav-0
     python -m metarl.evaluate runs/rl2-nav-0 --episodes 6    # longer trials than trained
@@ -24,7 +25,7 @@ from metarl.agents import AGENTS
 from metarl.config import ConfigError, agent_of
 from metarl.envs import Task, make_family
 from metarl.runs import RunDir
-from metarl.train import check_setup, evaluate_and_save
+from metarl.train import check_setup, evaluate_and_save, held_out_tasks
 
 
 def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[Task], Any]:
@@ -39,9 +40,12 @@ def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[
         config = dataclasses.replace(config, device=device)
     check_setup(config)
     state = run.load_checkpoint()
-    family = make_family(config.env, **config.env_kwargs)
-    tasks = run.load_tasks(family.task_type)
-    family.close()
+    if run.has_tasks():
+        family = make_family(config.env, **config.env_kwargs)
+        tasks = run.load_tasks(family.task_type)
+        family.close()
+    else:  # a copy without tasks.json (15 MB for 1000 MDPs): the seed draws them again
+        tasks = held_out_tasks(config, run)
     agent = AGENTS[agent_of(config)](config, tasks)
     agent.load_state_dict(state["agent"])
     return run, tasks, agent

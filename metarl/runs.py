@@ -123,7 +123,10 @@ class RunDir:
             data = json.loads((self.path / TASKS).read_text())
             return tasks_from_json(task_type, data["tasks"])
         except (OSError, ValueError, KeyError, TypeError, TaskError) as e:
-            raise RunError(f"{self.path / TASKS} is missing or unreadable ({e})") from None
+            raise RunError(
+                f"{self.path / TASKS} is unreadable ({e}): delete it, and the next evaluate or "
+                "--resume draws the tasks again from config.json's seed"
+            ) from None
 
     # --- metrics -------------------------------------------------------------------------------
     def metrics_log(self, resume_iteration: int = 0) -> MetricsLog:

@@ -28,7 +28,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from metarl import cli
 from metarl.agents import AGENTS
 from metarl.config import AGENT_CONFIGS, ConfigError, agent_of, field_docs, preset, to_json
-from metarl.envs import BUILTIN_FAMILIES, family_tasks, make_family, resolve_env_id
+from metarl.envs import BUILTIN_FAMILIES, Task, family_tasks, make_family, resolve_env_id
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
 from metarl.runs import EVAL, RunDir
@@ -187,11 +187,7 @@ def _print_config(config: Any) -> int:
 def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | None) -> int:
     """Meta-train with a progress bar and checkpoints, then evaluate on the held-out tasks."""
     env_id = resolve_env_id(config.env)
-    test_tasks = family_tasks(
-        config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs
-    )
-    if state is None or not run.has_tasks():  # a resumed copy may lack tasks.json
-        run.save_tasks(env_id, config.seed, test_tasks)
+    test_tasks = held_out_tasks(config, run, new_run=state is None)
     train_tasks = family_tasks(
         config.env, "train", config.train_tasks, config.seed, **config.env_kwargs
     )
@@ -221,6 +217,16 @@ def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | Non
     train_time = time.perf_counter() - started
     evaluate_and_save(agent, test_tasks, run, {"train_wall_time_s": train_time})
     return 0
+
+
+def held_out_tasks(config: Any, run: RunDir, new_run: bool = False) -> list[Task]:
+    """The run's held-out tasks: ``config.eval_tasks`` of the family's test split, drawn from
+    ``config.seed``. They go to tasks.json for a new run, and whenever the directory lacks it, so
+    that a copy of config, checkpoint and metrics resumes and evaluates as the original would."""
+    tasks = family_tasks(config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs)
+    if new_run or not run.has_tasks():
+        run.save_tasks(resolve_env_id(config.env), config.seed, tasks)
+    return tasks
 
 
 def evaluate_and_save(

@@ -55,7 +55,10 @@ def test_tiny_run_writes_every_file_and_evaluates(tmp_path: Path, env: str, extr
     first = AdaptationCurve.load(out / "eval")
     assert first.returns.shape == (3, first.x.shape[0])
     (out / "eval" / "adaptation.json").unlink()
+    tasks = (out / "tasks.json").read_bytes()
+    (out / "tasks.json").unlink()  # a copy without it: drawn again from config.json's seed
     assert run_cli(evaluate, [str(out)]) == 0
+    assert (out / "tasks.json").read_bytes() == tasks
     again = AdaptationCurve.load(out / "eval")
     assert (again.returns == first.returns).all()  # same seed, same checkpoint -> same curve
 
@@ -150,6 +153,11 @@ def test_resume_without_or_with_corrupt_checkpoint(tmp_path: Path, capsys) -> No
     assert "holds no run" in capsys.readouterr().err
     out = tmp_path / "run"
     assert tiny_train(out, "bandit", 20) == 0
+    (out / "tasks.json").write_text("{")
+    assert run_cli(evaluate, [str(out)]) == 2
+    assert "tasks.json is unreadable" in capsys.readouterr().err
+    (out / "tasks.json").unlink()  # as the message says: drawn again from the seed
+    assert run_cli(evaluate, [str(out)]) == 0
     (out / "checkpoint.pt").write_bytes(b"not a checkpoint")
     metrics = (out / "metrics.csv").read_bytes()
     assert run_cli(train, ["--resume", str(out)]) == 2
