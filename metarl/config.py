@@ -143,7 +143,7 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
         anneal_lr=True,
     ),
     ("rl2", "tabular-mdp"): dict(
-        episodes_per_trial=10, num_envs=512, steps=60_000_000, gamma=0.99, gae_lambda=0.3,
+        episodes_per_trial=10, num_envs=512, steps=100_000_000, gamma=0.99, gae_lambda=0.3,
         lr=1e-3, eval_tasks=1000, hidden_size=128, reward_scale=0.1, minibatches=16,
         chrono_init=True, anneal_lr=True, critic_gru=True, transition_input=True, head_hidden=256,
     ),

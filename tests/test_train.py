@@ -194,7 +194,7 @@ def test_print_config_shows_the_resolved_preset_and_writes_nothing(tmp_path: Pat
     preset = (shown["hidden_size"], shown["episodes_per_trial"], shown["critic_gru"])
     assert preset == (128, 10, True)  # the preset's
     assert (shown["head_hidden"], shown["transition_input"]) == (256, True)
-    assert shown["steps"] == 60_000_000  # one annealed schedule; 149.8 and 149.8 on two seeds
+    assert shown["steps"] == 100_000_000  # one annealed schedule: 153.7 (60M: 149.8, 149.8)
     assert (shown["seed"], shown["lr"]) == (3, 5e-4)  # the flags given
     assert not out.exists()
     # bad input is still caught by the dry run, with the usual one line and exit status 2
