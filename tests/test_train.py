@@ -148,7 +148,7 @@ def test_existing_run_is_not_overwritten(tmp_path: Path, capsys) -> None:
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == snapshot
 
 
-def test_resume_without_or_with_corrupt_checkpoint(tmp_path: Path, capsys) -> None:
+def test_missing_or_corrupt_run_files_are_one_line_errors(tmp_path: Path, capsys) -> None:
     assert run_cli(train, ["--resume", str(tmp_path / "missing")]) == 2
     assert "holds no run" in capsys.readouterr().err
     out = tmp_path / "run"
