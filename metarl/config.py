@@ -1,8 +1,10 @@
 """Frozen dataclass configs and the presets table of good defaults per (agent, family).
 
 Each config field's docstring (the string literal under it) is its ``--help`` text: the CLIs read
-them with :func:`field_docs`. A bare ``python -m metarl.train --agent rl2 --env nav`` uses
-``preset("rl2", "nav")``; flags given on the command line override single fields.
+them with :func:`field_docs`. :class:`RunConfig` holds what every run has (family, seed, device,
+budget, checkpoints); each agent's config extends it with its own fields. A bare
+``python -m metarl.train --agent rl2 --env nav`` uses the ``PRESETS`` entry of ``("rl2", "nav")``
+(``metarl.agents.preset``); flags given on the command line override single fields.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import functools
 import inspect
 import itertools
 import textwrap
+from collections.abc import Collection, Sequence
 from typing import Any
 
 
@@ -21,8 +24,8 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class RL2Config:
-    """RL²: a GRU actor-critic trained with PPO on whole multi-episode trials."""
+class RunConfig:
+    """What every agent's run has: the family, the seeds, the device, the budget, checkpoints."""
 
     env: str = "nav"
     """Task family: a short name (see `python -m metarl.envs`), a Gymnasium id, or pkg.module:Id-v0."""
@@ -34,40 +37,60 @@ class RL2Config:
     """auto (CUDA when present), cpu, cuda or cuda:N."""
     steps: int = 5_000_000
     """Total env steps of meta-training."""
+    train_tasks: int = 10_000
+    """Size of the training task pool (drawn from the train split); iterations draw from it."""
+    eval_tasks: int = 100
+    """Held-out test tasks evaluated at the end (the test split, saved in tasks.json)."""
+    normalize_obs: bool = False
+    """Normalize observations with running mean/std (useful for MuJoCo families)."""
+    checkpoint_every: int = 20
+    """Write checkpoint.pt every this many iterations (and at the end)."""
+    threads: int = 1
+    """CPU threads torch may use (0: torch's default). One is far faster on a busy machine,
+    where more threads contend; on an idle machine more can be faster."""
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid field."""
+        _positive_ints(self, ("steps", "train_tasks", "eval_tasks", "checkpoint_every"))
+        if self.threads < 0:
+            raise ConfigError(f"--threads must be >= 0, got {self.threads}")
+
+    def fitted(self, given: Collection[str]) -> RunConfig:
+        """This config with preset values that clash with the flags in ``given`` adjusted (an
+        agent's hook; the base has nothing to adjust)."""
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class RL2Config(RunConfig):
+    """RL²: a GRU actor-critic trained with PPO on whole multi-episode trials."""
+
     episodes_per_trial: int = 2
     """Episodes of one task in a trial (the agent's memory spans them; reset between trials)."""
     num_envs: int = 256
     """Parallel trials (sub-envs) per rollout."""
     rollout_steps: int = 0
     """Steps per sub-env per rollout; 0 = one trial's length (episodes_per_trial x horizon)."""
-    train_tasks: int = 10_000
-    """Size of the training task pool (drawn from the train split); trials draw from it."""
-    eval_tasks: int = 100
-    """Held-out test tasks evaluated at the end (the test split, saved in tasks.json)."""
     hidden_size: int = 128
     """GRU hidden units."""
     transition_input: bool = False
     """Feed the GRU each step's trial observation together with the previous one, i.e. the
     whole transition (s, a, r, s'), so one layer can bind a reward to the state it was earned in
-    (the plain RL² input puts s and its reward in different steps). With --head-hidden it lifted
-    tabular MDPs by far (the preset uses both; docs/BENCHMARKS.md)."""
+    (the plain RL² input puts s and its reward in different steps; the tabular-MDP preset uses
+    it)."""
     time_input: bool = False
     """Add the step of the episode and the episode of the trial (each as a share, in [0, 1)) to
-    the agent's input, which the plain RL² agent has to count with its memory (no gain on
-    tabular MDPs in one 20M-step run, docs/BENCHMARKS.md)."""
+    the agent's input, which the plain RL² agent has to count with its memory."""
     chrono_init: bool = False
     """Initialize the GRU's update-gate biases to log(U[1, T-1]), T = one trial's length, so an
     untrained memory keeps its contents for up to a trial instead of halving every step."""
     head_hidden: int = 0
     """Width of a tanh layer in each of the policy and value heads, which then read the GRU
     state and the encoded current input, so they can look up what the memory holds for the
-    current state (0: linear heads on the GRU state, as in the paper). With --transition-input
-    it lifted tabular MDPs by far (the preset uses both; docs/BENCHMARKS.md)."""
+    current state (0: linear heads on the GRU state, as in the paper)."""
     critic_gru: bool = False
     """Give the value function its own encoder and GRU, so that the value loss does not train
-    the policy's memory (twice the recurrent compute). On tabular MDPs (whose preset uses it) it
-    gave +3.4 and +4.6 held out in 20M-step runs of two seeds, and +2.9 and +4.5 over runs
-    without it given the same wall time (40M env steps), docs/BENCHMARKS.md."""
+    the policy's memory (twice the recurrent compute)."""
     lr: float = 3e-4
     """Adam learning rate."""
     anneal_lr: bool = False
@@ -80,8 +103,7 @@ class RL2Config:
     clip: float = 0.2
     """PPO ratio clip."""
     epochs: int = 4
-    """PPO epochs per rollout (on tabular MDPs 2 halved the update's cost but ended 15 lower over
-    the same 60M env steps, docs/BENCHMARKS.md)."""
+    """PPO epochs per rollout."""
     minibatches: int = 4
     """PPO minibatches per epoch (split over sub-envs: each holds whole sequences)."""
     ent_coef: float = 0.01
@@ -92,27 +114,13 @@ class RL2Config:
     """Gradient norm clip."""
     reward_scale: float = 1.0
     """Rewards are multiplied by this for learning (reported returns are unscaled)."""
-    normalize_obs: bool = False
-    """Normalize observations with running mean/std (useful for MuJoCo families)."""
-    checkpoint_every: int = 20
-    """Write checkpoint.pt every this many iterations (and at the end)."""
-    threads: int = 1
-    """CPU threads torch may use (0: torch's default). One is far faster on a busy machine,
-    where more threads contend; a tabular-MDP run alone on a 2-core CPU trained about 28% faster
-    with 2 (docs/BENCHMARKS.md)."""
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
-        positive = (
-            "steps", "episodes_per_trial", "num_envs", "train_tasks", "eval_tasks",
-            "hidden_size", "epochs", "minibatches", "checkpoint_every",
-        )  # fmt: skip
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
-        if self.threads < 0:
-            raise ConfigError(f"--threads must be >= 0, got {self.threads}")
+        super().validate()
+        _positive_ints(
+            self, ("episodes_per_trial", "num_envs", "hidden_size", "epochs", "minibatches")
+        )
         if self.head_hidden < 0:
             raise ConfigError(f"--head-hidden must be >= 0, got {self.head_hidden}")
         if self.rollout_steps < 0:
@@ -121,19 +129,135 @@ class RL2Config:
             raise ConfigError(
                 f"--minibatches ({self.minibatches}) cannot exceed --num-envs ({self.num_envs})"
             )
-        for name in ("lr", "clip", "reward_scale"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(self, name)}")
-        for name in ("gamma", "gae_lambda"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ConfigError(f"--{_flag(name)} must lie in [0, 1], got {getattr(self, name)}")
+        _positive_floats(self, ("lr", "clip", "reward_scale"))
+        _unit_interval(self, ("gamma", "gae_lambda"))
+
+    def fitted(self, given: Collection[str]) -> RL2Config:
+        """A preset's minibatch count with a smaller --num-envs: one sub-env per minibatch."""
+        if "minibatches" not in given and self.minibatches > self.num_envs:
+            return dataclasses.replace(self, minibatches=self.num_envs)
+        return self
+
+
+@dataclasses.dataclass(frozen=True)
+class MAMLConfig(RunConfig):
+    """MAML-PG: an MLP initialisation meta-trained so that a few policy-gradient steps on a new
+    task's trajectories adapt it (Finn et al. 2017)."""
+
+    hidden_sizes: tuple[int, ...] = (100, 100)
+    """Hidden layer widths of the MLP policy (the paper: 100,100)."""
+    activation: str = "relu"
+    """Nonlinearity after each hidden layer: relu (the paper) or tanh (pytorch-maml-rl's)."""
+    meta_batch: int = 20
+    """Training tasks per meta-iteration (the paper: 20 for nav, 40 for locomotion)."""
+    fast_batch: int = 20
+    """Trajectories per task for each inner gradient step and for the post-update loss."""
+    inner_steps: int = 1
+    """Inner (adaptation) gradient steps during meta-training."""
+    inner_lr: float = 0.1
+    """Step size of the inner REINFORCE step (the paper: 0.1)."""
+    outer: str = "trpo"
+    """Outer optimizer: trpo (the paper: KL-constrained step by conjugate gradient and line
+    search) or ppo (a clipped surrogate over the adapted policies, several Adam epochs)."""
+    first_order: bool = False
+    """Drop the second-order terms of the meta-gradient (FOMAML): the inner gradient is treated
+    as a constant, which is cheaper and less exact."""
+    max_kl: float = 0.01
+    """TRPO: the bound on the mean KL between the adapted policies before and after the step."""
+    cg_iters: int = 10
+    """TRPO: conjugate-gradient iterations."""
+    cg_damping: float = 1e-5
+    """TRPO: damping added to the Hessian-vector products."""
+    ls_backtracks: int = 15
+    """TRPO: line-search backtracking steps."""
+    ls_ratio: float = 0.8
+    """TRPO: step shrink factor per backtrack."""
+    ppo_epochs: int = 5
+    """PPO outer loop: Adam epochs per meta-iteration over the whole meta-batch."""
+    ppo_clip: float = 0.2
+    """PPO outer loop: ratio clip."""
+    ppo_lr: float = 1e-3
+    """PPO outer loop: Adam learning rate."""
+    gamma: float = 0.99
+    """Discount of the returns the inner and outer losses weigh."""
+    gae_lambda: float = 1.0
+    """GAE lambda of the advantages (1: discounted return minus the linear baseline)."""
+    normalize_advantages: bool = True
+    """Standardize each task's advantages in the inner and outer losses."""
+    eval_inner_steps: int = 3
+    """Gradient steps on each held-out task in evaluation: the curve has points 0..this."""
+    eval_fast_batch: int = 40
+    """Trajectories per held-out task at each point of the curve (the paper: 40); they measure
+    the return there and are the data of the next gradient step."""
+    eval_inner_lr: float = 0.0
+    """Step size of evaluation steps after the first (0: half of --inner-lr, the paper's)."""
+    init_log_std: float = 0.0
+    """Initial log standard deviation of the Gaussian policy (unit action scale; Box actions)."""
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid field."""
+        super().validate()
+        _positive_ints(self, ("meta_batch", "fast_batch", "inner_steps", "cg_iters",
+                              "ls_backtracks", "ppo_epochs", "eval_fast_batch"))  # fmt: skip
+        if not self.hidden_sizes or any(
+            isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden_sizes
+        ):
+            raise ConfigError(
+                f"--hidden-sizes takes positive integers (e.g. 100,100), got {self.hidden_sizes}"
+            )
+        if self.eval_inner_steps < 0:
+            raise ConfigError(f"--eval-inner-steps must be >= 0, got {self.eval_inner_steps}")
+        if self.activation not in ("relu", "tanh"):
+            raise ConfigError(f"--activation must be relu or tanh, got {self.activation!r}")
+        if self.outer not in OUTER_LOOPS:
+            raise ConfigError(
+                f"--outer must be one of {', '.join(OUTER_LOOPS)}, got {self.outer!r}"
+            )
+        _positive_floats(self, ("inner_lr", "max_kl", "ppo_clip", "ppo_lr"))
+        if self.cg_damping < 0 or self.eval_inner_lr < 0:
+            raise ConfigError("--cg-damping and --eval-inner-lr must be >= 0")
+        if not 0 < self.ls_ratio < 1:
+            raise ConfigError(f"--ls-ratio must lie in (0, 1), got {self.ls_ratio}")
+        _unit_interval(self, ("gamma", "gae_lambda"))
+
+    @property
+    def eval_step_size(self) -> float:
+        """Step size of evaluation steps after the first."""
+        return self.eval_inner_lr or self.inner_lr / 2
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedConfig(MAMLConfig):
+    """Pretrained (the MAML paper's comparison): the same MLP trained with the same outer
+    optimizer on all training tasks without the meta-objective (task-blind), then adapted on a
+    new task with exactly MAML's inner step. --inner-steps is not used in training."""
+
+
+OUTER_LOOPS = ("trpo", "ppo")
+
+
+def _positive_ints(config: Any, names: Sequence[str]) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
+
+
+def _positive_floats(config: Any, names: Sequence[str]) -> None:
+    for name in names:
+        if not getattr(config, name) > 0:
+            raise ConfigError(f"--{_flag(name)} must be > 0, got {getattr(config, name)}")
+
+
+def _unit_interval(config: Any, names: Sequence[str]) -> None:
+    for name in names:
+        if not 0 <= getattr(config, name) <= 1:
+            raise ConfigError(f"--{_flag(name)} must lie in [0, 1], got {getattr(config, name)}")
 
 
 def _flag(name: str) -> str:
     return name.replace("_", "-")
 
-
-AGENT_CONFIGS: dict[str, type] = {"rl2": RL2Config}
 
 # Good defaults per (agent, family). Anything not named here comes from the config class.
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
@@ -169,23 +293,40 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ),
 }  # fmt: skip
 
-
-def agent_of(config: Any) -> str:
-    """The ``--agent`` name of a config object."""
-    return next(name for name, cls in AGENT_CONFIGS.items() if isinstance(config, cls))
-
-
-def preset(agent: str, env: str) -> Any:
-    """The config of ``agent`` on ``env`` with the preset's defaults (class defaults otherwise)."""
-    if agent not in AGENT_CONFIGS:
-        raise ConfigError(f"unknown agent {agent!r}: use one of {', '.join(AGENT_CONFIGS)}")
-    overrides = PRESETS.get((agent, env), {})
-    return AGENT_CONFIGS[agent](env=env, **overrides)
+# MAML and its pretrained comparison share one table: the paper's settings (nav: meta-batch 20,
+# fast batch 20, inner lr 0.1, one inner step, horizon 100; locomotion: meta-batch 40, horizon
+# 200), and the held-out task counts of the RL² presets, so that runs of one seed share tasks.
+_MAML_PRESETS: dict[str, dict[str, Any]] = {
+    "bandit": dict(env_kwargs={"num_arms": 5}, eval_tasks=1000, steps=20_000_000),
+    "tabular-mdp": dict(eval_tasks=1000, steps=20_000_000),
+    "nav": dict(meta_batch=20, fast_batch=20, inner_lr=0.1, steps=40_000_000, eval_tasks=200),
+    **{
+        family: dict(meta_batch=40, fast_batch=20, steps=100_000_000, eval_tasks=40)
+        for family in ("cheetah-vel", "cheetah-dir", "ant-dir", "ant-goal")
+    },
+}
+PRESETS.update(
+    {
+        (agent, env): dict(kw)
+        for agent in ("maml", "pretrained")
+        for env, kw in _MAML_PRESETS.items()
+    }
+)
 
 
 @functools.cache
 def field_docs(cls: type) -> dict[str, str]:
-    """The docstring under each field of dataclass ``cls`` (its ``--help`` text)."""
+    """The docstring under each field of dataclass ``cls`` and of its dataclass bases (its
+    ``--help`` text); a subclass's docstring of a field wins over its base's."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass):
+            docs.update(_own_field_docs(klass))
+    return docs
+
+
+def _own_field_docs(cls: type) -> dict[str, str]:
+    """The field docstrings written in the body of ``cls`` itself."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs: dict[str, str] = {}
@@ -206,12 +347,17 @@ def to_json(config: Any) -> dict[str, Any]:
     return {"config": type(config).__name__, **dataclasses.asdict(config)}
 
 
-def from_json(data: dict[str, Any]) -> Any:
-    """Rebuild a config from :func:`to_json` output."""
+def from_json(data: dict[str, Any], classes: Sequence[type]) -> Any:
+    """Rebuild a config from :func:`to_json` output; ``classes`` are the config classes that
+    may be named (the agent registry's)."""
     data = dict(data)
     name = data.pop("config", None)
-    for cls in AGENT_CONFIGS.values():
+    for cls in classes:
         if cls.__name__ == name:
-            names = {f.name for f in dataclasses.fields(cls)}
-            return cls(**{k: v for k, v in data.items() if k in names})
+            fields = {f.name: f for f in dataclasses.fields(cls)}
+            kwargs = {k: v for k, v in data.items() if k in fields}
+            for key, value in kwargs.items():  # JSON has lists where the config has tuples
+                if isinstance(value, list) and "tuple" in str(fields[key].type):
+                    kwargs[key] = tuple(value)
+            return cls(**kwargs)
     raise ConfigError(f"config.json names an unknown config class {name!r}")

@@ -5,12 +5,15 @@ drawn from config.json's seed), runs the agent's adaptation on every held-out ta
 ``RUN_DIR/eval/adaptation.{json,csv,png}``, then prints a short table.
 
     python -m metarl.evaluate runs/rl2-nav-0
-    python -m metarl.evaluate runs/rl2-nav-0 --episodes 6    # longer trials than trained
+    python -m metarl.evaluate runs/rl2-nav-0 --budget 6      # RL²: trials of 6 episodes
+    python -m metarl.evaluate runs/maml-nav-0 --budget 10    # MAML: 10 gradient steps
 
-``--episodes N`` runs trials of N episodes instead of the trained number, to see whether the agent
-keeps adapting past (or within) the trials it was trained on; the curve goes to
-``RUN_DIR/eval-N-episodes`` unless ``--out`` says otherwise, so the trained evaluation in
-``RUN_DIR/eval`` is kept.
+``--budget N`` adapts with N units of the agent's own budget instead of the trained default: RL²
+runs trials of N episodes, MAML and pretrained take N gradient steps; it shows whether the agent
+keeps adapting past what it was trained or evaluated with. The curve goes to
+``RUN_DIR/eval-N-<unit>`` (``eval-6-episodes``, ``eval-10-steps``) unless ``--out`` says
+otherwise, so the default evaluation in ``RUN_DIR/eval`` is kept. ``--episodes`` is the older
+name of ``--budget`` (for RL²).
 """
 
 from __future__ import annotations
@@ -18,17 +21,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from metarl import cli
-from metarl.agents import AGENTS
-from metarl.config import ConfigError, agent_of
+from metarl.agents import MetaLearner, make_agent
+from metarl.config import ConfigError
 from metarl.envs import Task, make_family
 from metarl.runs import RunDir
 from metarl.train import check_setup, evaluate_and_save, held_out_tasks
 
 
-def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[Task], Any]:
+def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[Task], MetaLearner]:
     """``(run, held-out tasks, agent with the checkpoint's weights)`` of a run directory.
 
     ``device`` overrides the run's (None keeps it). Raises the project's user errors (exit 2 in
@@ -46,7 +48,7 @@ def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[
         family.close()
     else:  # a copy without tasks.json (15 MB for 1000 MDPs): the seed draws them again
         tasks = held_out_tasks(config, run)
-    agent = AGENTS[agent_of(config)](config, tasks)
+    agent = make_agent(config, tasks)
     agent.load_state_dict(state["agent"])
     return run, tasks, agent
 
@@ -56,33 +58,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = cli.ArgumentParser(
         prog="python -m metarl.evaluate",
         description="Evaluate a trained run on its held-out test tasks (tasks.json) and write "
-        "RUN_DIR/eval/adaptation.{json,csv,png}; --episodes N evaluates trials of another "
-        "length.",
+        "RUN_DIR/eval/adaptation.{json,csv,png}; --budget N adapts with another budget "
+        "(RL²: episodes per trial; MAML, pretrained: gradient steps).",
     )
     p.add_argument("run_dir", help="a run directory written by python -m metarl.train")
     p.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's)")
-    p.add_argument("--episodes", type=int, default=None, metavar="N",
-                   help="episodes per trial (default: as trained); a number other than the "
-                   "trained one writes to RUN_DIR/eval-N-episodes")  # fmt: skip
+    p.add_argument("--budget", "--episodes", type=int, default=None, metavar="N",
+                   help="adaptation budget: episodes per trial for RL², gradient steps for MAML "
+                   "and pretrained (default: the run's, as trained); another number writes to "
+                   "RUN_DIR/eval-N-<episodes|steps>")  # fmt: skip
     p.add_argument("--out", default=None, metavar="DIR",
                    help="folder for adaptation.{json,csv,png} (default RUN_DIR/eval, or "
-                   "RUN_DIR/eval-N-episodes with --episodes)")  # fmt: skip
+                   "RUN_DIR/eval-N-<unit> with --budget)")  # fmt: skip
     args = p.parse_args(argv)
-    if args.episodes is not None and args.episodes < 1:
-        raise ConfigError(f"--episodes must be a positive integer, got {args.episodes}")
+    if args.budget is not None and args.budget < 0:
+        raise ConfigError(f"--budget must be a non-negative integer, got {args.budget}")
     run, tasks, agent = load_trained(args.run_dir, args.device)
-    out = _out_dir(run, args.episodes, args.out, agent.config.episodes_per_trial)
-    evaluate_and_save(agent, tasks, run, {"evaluated_from": str(run.path)}, args.episodes, out)
+    if args.budget == 0 and agent.budget_unit == "episodes":
+        raise ConfigError("--budget must be at least 1 episode for a trial of RL²")
+    out = _out_dir(run, args.budget, args.out, agent)
+    evaluate_and_save(agent, tasks, run, {"evaluated_from": str(run.path)}, args.budget, out)
     return 0
 
 
-def _out_dir(run: RunDir, episodes: int | None, out: str | None, trained: int) -> Path | None:
-    """Where the curve goes: ``out``, else ``run/eval-N-episodes`` for an N other than the
-    trained one, else None (``run/eval``). A chosen folder is created now, before the (possibly
-    long) evaluation, so that one that cannot be is one line, not a lost evaluation."""
-    if out is None and (episodes is None or episodes == trained):
+def _out_dir(run: RunDir, budget: int | None, out: str | None, agent: MetaLearner) -> Path | None:
+    """Where the curve goes: ``out``, else ``run/eval-N-<unit>`` for a budget other than the
+    agent's default, else None (``run/eval``). A chosen folder is created now, before the
+    (possibly long) evaluation, so that one that cannot be is one line, not a lost evaluation."""
+    if out is None and (budget is None or budget == agent.default_budget):
         return None
-    path = Path(out) if out is not None else run.path / f"eval-{episodes}-episodes"
+    path = Path(out) if out is not None else run.path / f"eval-{budget}-{agent.budget_unit}"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:

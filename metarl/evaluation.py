@@ -45,6 +45,7 @@ __all__ = [
     "AdaptationCurve",
     "EvaluationError",
     "bootstrap_ci",
+    "build_curve",
     "format_ci",
     "plot_curves",
     "summary_table",
@@ -457,6 +458,46 @@ class AdaptationCurve:
             f"{self.agent} on {self.env} ({self.env_id}): {self.num_tasks} {self.split} tasks"
         )
         return fig
+
+
+def build_curve(
+    *,
+    agent: str,
+    env: str,
+    env_id: str,
+    family: Any,
+    seed: int,
+    x_label: str,
+    x: np.ndarray,
+    env_steps: np.ndarray,
+    returns: np.ndarray,
+    tasks: Sequence[Any],
+    meta: dict[str, Any],
+) -> AdaptationCurve:
+    """An :class:`AdaptationCurve` of held-out ``tasks`` (test split) with the references filled in.
+
+    ``family`` is the tasks' :class:`~metarl.envs.family.MetaEnv`: its per-task
+    ``random_return``/``oracle_return`` become the references where it states them for every
+    task (one missing drops that reference). Every agent builds its
+    curve here, so references are computed in one place. Shapes as in :class:`AdaptationCurve`.
+    """
+    rand = [family.random_return(t) for t in tasks]
+    orac = [family.oracle_return(t) for t in tasks]
+    return AdaptationCurve(
+        agent=agent,
+        env=env,
+        env_id=env_id,
+        split="test",
+        seed=seed,
+        x_label=x_label,
+        x=x,
+        env_steps=env_steps,
+        returns=returns,
+        tasks=[t.to_json() for t in tasks],
+        random_returns=None if None in rand else np.asarray(rand, dtype=np.float64),
+        oracle_returns=None if None in orac else np.asarray(orac, dtype=np.float64),
+        meta=meta,
+    )
 
 
 # --------------------------------------------------------------------------------------------

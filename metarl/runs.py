@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from metarl import config as cfg
+from metarl.agents import config_from_json
 from metarl.envs.family import Task, TaskError, tasks_from_json, tasks_to_json
 from metarl.fileio import atomic_write
 
@@ -72,8 +73,8 @@ class RunDir:
     def load_config(self) -> Any:
         """The run's config (raises :class:`RunError` if unreadable)."""
         try:
-            return cfg.from_json(json.loads((self.path / CONFIG).read_text()))
-        except (OSError, ValueError, TypeError) as e:
+            return config_from_json(json.loads((self.path / CONFIG).read_text()))
+        except (OSError, ValueError, TypeError) as e:  # ConfigError is a ValueError
             raise RunError(
                 f"{self.path / CONFIG} is unreadable ({e}): the run cannot be used"
             ) from None

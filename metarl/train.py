@@ -1,12 +1,14 @@
 """``python -m metarl.train``: meta-train an agent, then evaluate it on held-out tasks.
 
     python -m metarl.train --agent rl2 --env nav
+    python -m metarl.train --agent maml --env nav      # MAML-PG; --agent pretrained: its comparison
     python -m metarl.train --agent rl2 --env bandit --env-kwargs num_arms=10 --episodes-per-trial 100
     python -m metarl.train --resume runs/rl2-nav-0
     python -m metarl.train --agent rl2 --env tabular-mdp --print-config   # show, write nothing
 
-Defaults come from the presets table in ``metarl/config.py`` for the (agent, family) pair; every
-flag overrides one field. The run directory (``--out``, default ``runs/<agent>-<env>-<seed>``)
+``--agent`` is read first and picks the config class, so each agent has its own flags (``--help``
+after ``--agent maml`` lists MAML's). Defaults come from the presets table in ``metarl/config.py``
+for the (agent, family) pair; every flag overrides one field. The run directory (``--out``, default ``runs/<agent>-<env>-<seed>``)
 gets config.json, tasks.json, checkpoint.pt, metrics.csv, TensorBoard events and eval/.
 """
 
@@ -26,8 +28,8 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from metarl import cli
-from metarl.agents import AGENTS
-from metarl.config import AGENT_CONFIGS, ConfigError, agent_of, field_docs, preset, to_json
+from metarl.agents import AGENTS, MetaLearner, agent_of, agent_spec, make_agent, preset
+from metarl.config import ConfigError, RunConfig, field_docs, to_json
 from metarl.envs import BUILTIN_FAMILIES, Task, family_tasks, make_family, resolve_env_id
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
@@ -54,14 +56,33 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
-    """The parser: --agent, --env, --env-kwargs, --seed, --out, --resume and one flag per field."""
-    config_cls = AGENT_CONFIGS[agent]
+def _int_tuple(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers (e.g. 100,100), got {text!r}"
+        ) from None
+
+
+def _flag_type(kind: Any) -> Any:
+    if kind is bool:
+        return _bool
+    if typing.get_origin(kind) is tuple:
+        return _int_tuple
+    return kind
+
+
+def build_parser(agent: str = DEFAULT_AGENT) -> cli.ArgumentParser:
+    """The parser of ``agent``: --agent, --env, --env-kwargs, --seed, --out, --resume and one
+    flag per field of the agent's config class (its docstring is the help)."""
+    config_cls = agent_spec(agent).config
     p = cli.ArgumentParser(
         prog="python -m metarl.train",
         description="Meta-train an agent on a task family, then evaluate its adaptation on "
         "held-out tasks. Unset flags take the preset of the (agent, env) pair; --print-config "
-        "shows the result.",
+        f"shows the result. These are the flags of --agent {agent}; other agents have their own "
+        "(--agent NAME --help).",
     )
     p.add_argument(
         "--agent", default=None, help=f"meta-learner: {', '.join(AGENTS)} (default {DEFAULT_AGENT})"
@@ -87,7 +108,7 @@ def build_parser(agent: str = "rl2") -> cli.ArgumentParser:
         text = f"{docs.get(field.name, '')} (default {field.default!r} or the preset's)"
         p.add_argument(
             f"--{field.name.replace('_', '-')}",
-            type=_bool if kind is bool else kind,
+            type=_flag_type(kind),
             default=None,
             help=text.replace("%", "%%"),  # argparse formats help with %
         )
@@ -100,7 +121,7 @@ def short_name(env: str) -> str:
     return next((k for k, v in BUILTIN_FAMILIES.items() if v == env_id), env)
 
 
-def resolve_config(args: Any) -> Any:
+def resolve_config(args: Any) -> RunConfig:
     """The config: the preset of (agent, env), then the flags given."""
     env = short_name(args.env or DEFAULT_ENV)
     base = preset(args.agent or DEFAULT_AGENT, env)
@@ -112,14 +133,12 @@ def resolve_config(args: Any) -> Any:
     kwargs = {**base.env_kwargs, **cli.parse_kwargs(args.env_kwargs)}
     seed = base.seed if args.seed is None else args.seed
     config = dataclasses.replace(base, env=env, env_kwargs=kwargs, seed=seed, **given)
-    if "minibatches" not in given and config.minibatches > config.num_envs:
-        # a preset's minibatch count with a smaller --num-envs: one sub-env per minibatch
-        config = dataclasses.replace(config, minibatches=config.num_envs)
+    config = config.fitted(given)
     config.validate()
     return config
 
 
-def check_setup(config: Any) -> None:
+def check_setup(config: RunConfig) -> None:
     """Fail early (before anything is written) on a bad family parameter or device.
 
     Also applies ``config.threads`` (a process-wide torch setting; the CLI owns the process).
@@ -132,12 +151,11 @@ def check_setup(config: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m metarl.train``."""
-    args = build_parser().parse_args(argv)
-    if args.resume:
+    agent, run = _agent_and_run(argv)
+    args = build_parser(agent).parse_args(argv)
+    if run is not None:
         _check_resume_flags(args)
-        run = RunDir.open(args.resume)
         config = run.load_config()
-        agent = agent_of(config)
         extra = {k: getattr(args, k) for k in RESUME_OVERRIDES if getattr(args, k) is not None}
         config = dataclasses.replace(config, **extra)
         config.validate()
@@ -148,9 +166,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:
             run.save_config(config)
     else:
-        agent = args.agent or DEFAULT_AGENT
-        if agent not in AGENTS:
-            raise ConfigError(f"unknown agent {agent!r}: use one of {', '.join(AGENTS)}")
         config = resolve_config(args)
         check_setup(config)
         if args.print_config:
@@ -159,6 +174,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = RunDir.create(out, config)
         state = None
     return train(agent, config, run, state)
+
+
+def _agent_and_run(argv: Sequence[str] | None) -> tuple[str, RunDir | None]:
+    """The agent whose parser reads ``argv`` (``--agent``, or the ``--resume`` run's), and the
+    run being resumed. A flag that only another agent has gets a line that says whose it is."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--agent", default=None)
+    pre.add_argument("--resume", default=None)
+    known, rest = pre.parse_known_args(argv)
+    run = RunDir.open(known.resume) if known.resume else None
+    agent = agent_of(run.load_config()) if run is not None else known.agent or DEFAULT_AGENT
+    agent_spec(agent)  # an unknown name: one line listing the agents
+    ours = set(build_parser(agent)._option_string_actions)
+    for flag in (a.split("=")[0] for a in rest if a.startswith("--")):
+        if flag in ours:
+            continue
+        owners = [n for n in AGENTS if flag in build_parser(n)._option_string_actions]
+        if owners:
+            raise ConfigError(f"{flag} is a flag of --agent {' and '.join(owners)}, not of "
+                              f"--agent {agent}: drop it, or pick that agent")  # fmt: skip
+    return agent, run
 
 
 def _check_resume_flags(args: argparse.Namespace) -> None:
@@ -184,14 +220,14 @@ def _print_config(config: Any) -> int:
     return 0
 
 
-def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | None) -> int:
+def train(agent_name: str, config: RunConfig, run: RunDir, state: dict[str, Any] | None) -> int:
     """Meta-train with a progress bar and checkpoints, then evaluate on the held-out tasks."""
     env_id = resolve_env_id(config.env)
     test_tasks = held_out_tasks(config, run, new_run=state is None)
     train_tasks = family_tasks(
         config.env, "train", config.train_tasks, config.seed, **config.env_kwargs
     )
-    agent = AGENTS[agent_name](config, train_tasks)
+    agent: MetaLearner = make_agent(config, train_tasks)
     if state is not None:
         agent.load_state_dict(state["agent"])
     start_iteration = agent.iteration
@@ -200,15 +236,19 @@ def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | Non
     started = time.perf_counter() - (state or {}).get("wall_time", 0.0)
     print(f"metarl: {agent_name} on {env_id} ({config.env_kwargs or 'defaults'}), "
           f"device {agent.device}, {config.steps:,} env steps -> {run.path}")  # fmt: skip
-    with _progress() as bar:
-        task = bar.add_task("train", total=config.steps, completed=agent.env_steps, ret=float("nan"), sps=0.0)  # fmt: skip
+    shown = agent.progress_metrics
+    with _progress(shown) as bar:
+        blank = {k: float("nan") for k in shown}
+        task = bar.add_task("train", total=config.steps, completed=agent.env_steps, sps=0.0, **blank)  # fmt: skip
         while agent.env_steps < config.steps:
             row = agent.train_iteration()
             row["time_s"] = time.perf_counter() - started
             metrics.append(row)
             for key, value in row.items():
                 board.add_scalar(f"train/{key}", value, agent.iteration)
-            bar.update(task, completed=agent.env_steps, ret=row["trial_return"], sps=row["sps"])
+            bar.update(
+                task, completed=agent.env_steps, sps=row["sps"], **{k: row[k] for k in shown}
+            )
             done = agent.env_steps >= config.steps
             if done or agent.iteration % config.checkpoint_every == 0:
                 wall = time.perf_counter() - started
@@ -219,7 +259,7 @@ def train(agent_name: str, config: Any, run: RunDir, state: dict[str, Any] | Non
     return 0
 
 
-def held_out_tasks(config: Any, run: RunDir, new_run: bool = False) -> list[Task]:
+def held_out_tasks(config: RunConfig, run: RunDir, new_run: bool = False) -> list[Task]:
     """The run's held-out tasks: ``config.eval_tasks`` of the family's test split, drawn from
     ``config.seed``. They go to tasks.json for a new run, and whenever the directory lacks it, so
     that a copy of config, checkpoint and metrics resumes and evaluates as the original would."""
@@ -230,7 +270,7 @@ def held_out_tasks(config: Any, run: RunDir, new_run: bool = False) -> list[Task
 
 
 def evaluate_and_save(
-    agent: Any,
+    agent: MetaLearner,
     tasks: Sequence[Any],
     run: RunDir,
     meta: dict[str, Any],
@@ -249,13 +289,15 @@ def evaluate_and_save(
     print(f"adaptation curve: {path} (plot: {Path(path).with_suffix('.png')})")
 
 
-def _progress() -> Progress:
+def _progress(metrics: Sequence[str]) -> Progress:
+    """The training bar: env steps, steps/s and the agent's progress metrics."""
+    shown = [TextColumn(f"{k.replace('_', ' ')} {{task.fields[{k}]:.3g}}") for k in metrics]
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed:,.0f}/{task.total:,.0f} env steps"),
         TextColumn("{task.fields[sps]:,.0f} steps/s"),
-        TextColumn("trial return {task.fields[ret]:.3g}"),
+        *shown,
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )

@@ -33,8 +33,9 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from metarl.agents import preset
 from metarl.agents.rl2 import RL2
-from metarl.config import ConfigError, RL2Config, preset
+from metarl.config import ConfigError, RL2Config
 from metarl.envs import family_tasks
 from metarl.envs.bandit import BanditEnv, BanditTask
 

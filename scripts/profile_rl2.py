@@ -17,8 +17,9 @@ import time
 
 import torch
 
+from metarl.agents import preset
 from metarl.agents.rl2 import RL2
-from metarl.config import ConfigError, preset
+from metarl.config import ConfigError
 from metarl.envs import family_tasks
 from metarl.envs.family import TaskError
 from metarl.train import check_setup

@@ -252,7 +252,8 @@ def test_evaluate_longer_trials_keeps_the_trained_evaluation(tmp_path: Path, cap
     blocker = tmp_path / "file"
     blocker.write_text("keep me")
     for argv, message in (
-        (["--episodes", "0"], "--episodes must be a positive integer"),
+        (["--episodes", "0"], "--budget must be at least 1 episode"),
+        (["--budget", "-1"], "--budget must be a non-negative integer"),
         (["--episodes", "4", "--out", str(blocker)], "cannot create the folder"),
     ):
         assert run_cli(evaluate, [str(out), *argv]) == 2

@@ -1,10 +1,20 @@
-"""The protocol every meta-learner implements, so one training loop drives them all."""
+"""The protocol every meta-learner implements, so one training loop drives them all.
+
+``python -m metarl.train`` and ``python -m metarl.evaluate`` use nothing of an agent but what
+:class:`MetaLearner` states: they build it from its config and the training tasks, call
+:meth:`~MetaLearner.train_iteration` until ``env_steps`` reaches the config's ``steps``, show the
+metrics named in ``progress_metrics`` in the progress bar, checkpoint through ``state_dict``, and
+evaluate with :meth:`~MetaLearner.adaptation_curve`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
+import torch
+
+from metarl.config import RunConfig
 from metarl.envs.family import Task
 from metarl.evaluation import AdaptationCurve
 
@@ -16,15 +26,40 @@ class TrainingError(RuntimeError):
 class MetaLearner(Protocol):
     """A meta-learner: meta-trains iteration by iteration and adapts to new tasks."""
 
+    name: ClassVar[str]
+    """The ``--agent`` name (also the curve's ``agent``)."""
+    progress_metrics: ClassVar[tuple[str, ...]]
+    """The keys of :meth:`train_iteration`'s metrics that the progress bar shows."""
+    budget_unit: ClassVar[str]
+    """What the ``budget`` of :meth:`adaptation_curve` counts, plural ("episodes" for RL²'s
+    trials, "steps" for MAML's gradient steps); ``metarl.evaluate --budget N`` names its folder
+    ``eval-N-<budget_unit>``."""
+    config: RunConfig
+    """The run's config (the agent's own config class)."""
+    device: torch.device
+    """Where the agent's tensors live."""
+    iteration: int
+    """Training iterations done so far."""
     env_steps: int
     """Env steps of meta-training done so far."""
 
+    def __init__(self, config: Any, train_tasks: Sequence[Task]) -> None:
+        """An untrained agent for ``config``, meta-training on ``train_tasks``."""
+        ...
+
+    @property
+    def default_budget(self) -> int:
+        """The adaptation budget the agent is evaluated with when none is asked for."""
+        ...
+
     def train_iteration(self) -> dict[str, float]:
-        """Collect experience on training tasks and update once; return metrics (finite floats)."""
+        """Collect experience on training tasks and update once; return metrics (finite floats,
+        including ``iteration``, ``env_steps``, ``sps`` and ``progress_metrics``)."""
         ...
 
     def adaptation_curve(self, tasks: Sequence[Task], budget: int | None = None) -> AdaptationCurve:
-        """Adapt to each held-out task and record the return at each adaptation point."""
+        """Adapt to each held-out task and record the return at each adaptation point, with at
+        most ``budget`` units of adaptation (None: :attr:`default_budget`)."""
         ...
 
     def state_dict(self) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Networks: MLPs, the recurrent actor-critic of RL², and action distributions.
+"""Networks: MLPs, the recurrent actor-critic of RL², MAML's functional MLP policy, action
+distributions and running observation statistics.
 
 Action distributions sample with an explicit ``torch.Generator`` (no global RNG) and map the
 policy's unit-scale Gaussian actions to a Box's bounds.
@@ -311,3 +312,111 @@ class _Segments:
         out = out.transpose(0, 1).reshape(self.num_seg * self.max_len, -1)
         out = out.index_select(0, self.lin)
         return out.view(self.batch, self.steps, -1).transpose(0, 1)
+
+
+class RunningNorm(nn.Module):
+    """Running mean and variance of observations ``(..., D)`` (Chan et al. parallel update)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("var", torch.ones(dim))
+        self.register_buffer("count", torch.tensor(1e-4))
+
+    def update(self, x: torch.Tensor) -> None:
+        """Fold a batch ``(..., D)`` into the statistics."""
+        x = x.reshape(-1, x.shape[-1])
+        n = torch.tensor(float(x.shape[0]), device=x.device)
+        mean, var = x.mean(0), x.var(0, unbiased=False)
+        delta, total = mean - self.mean, self.count + n
+        self.mean += delta * n / total
+        self.var = (self.var * self.count + var * n + delta**2 * self.count * n / total) / total
+        self.count = total
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalized and clipped to [-10, 10]."""
+        return ((x - self.mean) / torch.sqrt(self.var + 1e-8)).clamp(-10.0, 10.0)
+
+
+class MLPPolicy(nn.Module):
+    """An MLP policy meant to be called functionally, on a dict of weights (MAML's policy).
+
+    ``forward(obs)`` maps observations ``(..., D)`` to distribution parameters ``(..., P)``:
+    categorical logits (``P = n``) for a Discrete space, or for a Box the Gaussian means in unit
+    scale followed by the learned state-independent log std (``P = 2 * dim``). Because the log
+    std is part of the output, every distribution method below is a pure function of those
+    parameters, so ``torch.func.functional_call(policy, weights, (obs,))`` with adapted weights
+    gives the adapted distribution. Box actions are mapped to the bounds by :meth:`to_env` as in
+    :class:`ActionHead`.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        space: spaces.Space,
+        hidden_sizes: tuple[int, ...] = (100, 100),
+        init_log_std: float = 0.0,
+        activation: type[nn.Module] = nn.ReLU,
+    ) -> None:
+        super().__init__()
+        self.discrete = isinstance(space, spaces.Discrete)
+        if self.discrete:
+            out = int(space.n)
+        elif isinstance(space, spaces.Box):
+            out = int(np.prod(space.shape))
+            self.log_std = nn.Parameter(torch.full((out,), float(init_log_std)))
+            low = torch.as_tensor(space.low, dtype=torch.float32).flatten()
+            high = torch.as_tensor(space.high, dtype=torch.float32).flatten()
+            self.register_buffer("center", (high + low) / 2)
+            self.register_buffer("half_range", (high - low) / 2)
+        else:
+            raise TypeError(f"action space {space} is not supported: use Discrete or Box")
+        self.body = mlp([obs_dim, *hidden_sizes], activation)
+        self.body.append(activation())
+        self.out = nn.Linear(hidden_sizes[-1], out)
+        nn.init.orthogonal_(self.out.weight, gain=0.01)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """Distribution parameters ``(..., P)`` (see the class doc)."""
+        head = self.out(self.body(obs))
+        if self.discrete:
+            return head
+        return torch.cat([head, self.log_std.expand_as(head)], dim=-1)
+
+    def _split(self, params: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return params.chunk(2, dim=-1)
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Draw actions: int64 ``(...)`` or float32 ``(..., dim)`` in unit scale."""
+        if self.discrete:
+            noise = torch.rand(params.shape, generator=generator, device=params.device)
+            gumbel = -torch.log(-torch.log(noise.clamp_min(1e-20)))
+            return (params + gumbel).argmax(dim=-1)
+        mean, log_std = self._split(params)
+        normal = torch.randn(mean.shape, generator=generator, device=params.device)
+        return mean + log_std.exp() * normal
+
+    def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Log-probability of ``actions`` (as :meth:`sample` returns them), shape ``(...)``."""
+        if self.discrete:
+            logp = torch.log_softmax(params, dim=-1)
+            return logp.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        mean, log_std = self._split(params)
+        z = (actions - mean) / log_std.exp()
+        return (-0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)).sum(dim=-1)
+
+    def kl(self, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+        """KL(old ‖ new) per distribution, shape ``(...)``."""
+        if self.discrete:
+            old_logp, new_logp = torch.log_softmax(old, -1), torch.log_softmax(new, -1)
+            return (old_logp.exp() * (old_logp - new_logp)).sum(dim=-1)
+        (m0, s0), (m1, s1) = self._split(old), self._split(new)
+        var0, var1 = (2 * s0).exp(), (2 * s1).exp()
+        return (s1 - s0 + (var0 + (m0 - m1) ** 2) / (2 * var1) - 0.5).sum(dim=-1)
+
+    def to_env(self, actions: torch.Tensor) -> torch.Tensor:
+        """Actions as the env takes them (Box: clipped to [-1, 1], rescaled to the bounds)."""
+        if self.discrete:
+            return actions
+        return self.center + self.half_range * actions.clamp(-1.0, 1.0)

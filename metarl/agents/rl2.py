@@ -5,9 +5,9 @@ The GRU reads ``(obs, previous action, previous reward, done)`` from
 trial and is reset between trials, so it can learn to explore in early episodes and exploit later.
 PPO trains on whole sequences: GAE runs across episode boundaries and stops at trial boundaries.
 
-Every iteration starts fresh trials, seeded from ``(seed, iteration)``, so an iteration is a pure
-function of the weights, the optimizer state and the iteration number: a resumed run reproduces an
-uninterrupted one exactly on CPU. The rollout loop is all device tensors (no host sync); metrics
+Every iteration starts fresh trials, seeded from ``(seed, iteration)`` (:mod:`metarl.agents.seeding`),
+so an iteration is a pure function of the weights, the optimizer state and the iteration number: a
+resumed run reproduces an uninterrupted one exactly on CPU. The rollout loop is all device tensors (no host sync); metrics
 are read back once per iteration.
 """
 
@@ -20,15 +20,16 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from metarl.agents import seeding
 from metarl.agents.base import TrainingError
-from metarl.agents.networks import RecurrentActorCritic
+from metarl.agents.networks import RecurrentActorCritic, RunningNorm
 from metarl.agents.returns import gae
 from metarl.config import RL2Config
 from metarl.envs import make_vector_env, resolve_env_id
 from metarl.envs.family import Task
 from metarl.envs.trials import TrialVectorEnv
 from metarl.envs.vector import TaskVectorEnv, resolve_device
-from metarl.evaluation import AdaptationCurve
+from metarl.evaluation import AdaptationCurve, build_curve
 
 
 class Rollout(NamedTuple):
@@ -44,39 +45,12 @@ class Rollout(NamedTuple):
     last_value: torch.Tensor  # (N,) value after the last step
 
 
-class RunningNorm(torch.nn.Module):
-    """Running mean and variance of observations ``(..., D)`` (Chan et al. parallel update)."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("var", torch.ones(dim))
-        self.register_buffer("count", torch.tensor(1e-4))
-
-    def update(self, x: torch.Tensor) -> None:
-        """Fold a batch ``(..., D)`` into the statistics."""
-        x = x.reshape(-1, x.shape[-1])
-        n = torch.tensor(float(x.shape[0]), device=x.device)
-        mean, var = x.mean(0), x.var(0, unbiased=False)
-        delta, total = mean - self.mean, self.count + n
-        self.mean += delta * n / total
-        self.var = (self.var * self.count + var * n + delta**2 * self.count * n / total) / total
-        self.count = total
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalized and clipped to [-10, 10]."""
-        return ((x - self.mean) / torch.sqrt(self.var + 1e-8)).clamp(-10.0, 10.0)
-
-
-def _iteration_seed(seed: int, iteration: int, stream: int) -> int:
-    state = np.random.SeedSequence([seed, iteration, stream]).generate_state(1)
-    return int(state[0])
-
-
 class RL2:
     """The RL² meta-learner (implements :class:`~metarl.agents.base.MetaLearner`)."""
 
     name = "rl2"
+    progress_metrics = ("trial_return",)
+    budget_unit = "episodes"
 
     def __init__(self, config: RL2Config, train_tasks: Sequence[Task]) -> None:
         config.validate()
@@ -255,9 +229,10 @@ class RL2:
         """One rollout of fresh trials and one PPO update. Raises TrainingError on NaN/inf."""
         start = time.perf_counter()
         seed, it = self.config.seed, self.iteration
-        gen = torch.Generator(device=self.device).manual_seed(_iteration_seed(seed, it, 0))
-        self.trials.generator.manual_seed(_iteration_seed(seed, it, 1))
-        rollout, stats = self.collect(gen, env_seed=_iteration_seed(seed, it, 2) % 2**31)
+        gen = seeding.generator(seed, it, seeding.POLICY, self.device)
+        self.trials.generator.manual_seed(seeding.stream_seed(seed, it, seeding.TASKS))
+        env_seed = seeding.stream_seed(seed, it, seeding.ENV) % 2**31
+        rollout, stats = self.collect(gen, env_seed=env_seed)
         lr = self.learning_rate()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -282,6 +257,11 @@ class RL2:
         }  # fmt: skip
 
     # --- evaluation ----------------------------------------------------------------------------
+    @property
+    def default_budget(self) -> int:
+        """Episodes per evaluation trial: as many as in training."""
+        return self.config.episodes_per_trial
+
     @torch.no_grad()
     def adaptation_curve(self, tasks: Sequence[Task], budget: int | None = None) -> AdaptationCurve:
         """Run one trial on each task; the return of episodes 1..N (N = ``budget`` or the config's).
@@ -296,32 +276,28 @@ class RL2:
         )
         trials = self.trial_env(env, episodes, tasks)
         returns, lengths = self._run_trials(trials, tasks, episodes)
-        family = env.family
-        rand = [family.random_return(t) for t in tasks]
-        orac = [family.oracle_return(t) for t in tasks]
-        env.close()
-        return AdaptationCurve(
+        curve = build_curve(
             agent=self.name,
             env=cfg.env,
             env_id=self.env_id,
-            split="test",
+            family=env.family,
             seed=cfg.seed,
             x_label="episode",
             x=np.arange(1, episodes + 1, dtype=np.float64),
             env_steps=np.cumsum(lengths, axis=1).mean(axis=0),
             returns=returns,
-            tasks=[t.to_json() for t in tasks],
-            random_returns=None if None in rand else np.asarray(rand, dtype=np.float64),
-            oracle_returns=None if None in orac else np.asarray(orac, dtype=np.float64),
+            tasks=tasks,
             meta={"train_env_steps": self.env_steps, "iterations": self.iteration},
         )
+        env.close()
+        return curve
 
     def _run_trials(
         self, trials: TrialVectorEnv, tasks: Sequence[Task], episodes: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-task episode returns and lengths, both ``(len(tasks), episodes)`` float64."""
         n, dev = len(tasks), self.device
-        gen = torch.Generator(device=dev).manual_seed(_iteration_seed(self.config.seed, 0, 3))
+        gen = seeding.generator(self.config.seed, 0, seeding.EVALUATION, dev)
         raw, _ = trials.reset(seed=self.config.seed, options={"tasks": list(tasks)})
         h = self.net.initial_state(n, dev)
         reset = torch.ones(n, dtype=torch.bool, device=dev)

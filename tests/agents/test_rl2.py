@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
+from metarl.agents import preset
 from metarl.agents.rl2 import RL2
-from metarl.config import preset
 from metarl.envs import family_tasks, make_vector_env
 
 

@@ -10,8 +10,8 @@ import dataclasses
 import pytest
 import torch
 
+from metarl.agents import preset
 from metarl.agents.rl2 import RL2
-from metarl.config import preset
 from metarl.envs import family_tasks
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
