@@ -9,8 +9,10 @@ points, each with its 95% bootstrap interval over tasks.
 Curves evaluated on the *same* held-out tasks (same family id, same task parameters, same number
 of points: runs of the same seed and family) are also compared **paired**: the difference to the
 reference curve (the first argument, or ``--reference``) is taken task by task and its 95%
-bootstrap interval reported. Other curves say why they are not ("other tasks", or "other points"
-for ``metarl.evaluate --episodes N`` on the same tasks). Pairing removes the spread between
+bootstrap interval reported. Curves on the same tasks with another number of points (RL²'s
+episodes beside MAML's gradient steps, or ``metarl.evaluate --budget N``) are paired at their last
+points, each agent's adapted end; their totals sum different things and say "other points".
+Curves on other tasks are not paired ("other tasks"). Pairing removes the spread between
 tasks, which is most of the spread of a total return, so it separates two agents that unpaired
 intervals cannot.
 
@@ -92,10 +94,10 @@ def _row(curve: AdaptationCurve, label: str, ref: AdaptationCurve, is_ref: bool)
     if is_ref:
         return [*cells, "(reference)", "(reference)"]
     reason = unpaired_reason(curve, ref)
-    if reason:
+    if reason == "other tasks":
         return [*cells, reason, reason]
-    last = curve.returns[:, -1] - ref.returns[:, -1]
-    return [*cells, _paired(last), _paired(total - ref.total_return())]
+    last = _paired(curve.returns[:, -1] - ref.returns[:, -1])  # each curve's adapted end
+    return [*cells, last, reason or _paired(total - ref.total_return())]
 
 
 def comparison_table(

@@ -1,0 +1,92 @@
+"""Every registered agent honours the MetaLearner protocol that train.py and evaluate.py rely on."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from metarl.agents import AGENTS, agent_of, make_agent, preset
+from metarl.config import RunConfig
+from metarl.envs import family_tasks
+
+TINY = {
+    "rl2": dict(num_envs=4, minibatches=2, epochs=1, hidden_size=8, episodes_per_trial=2),
+    "maml": dict(meta_batch=3, fast_batch=4, hidden_sizes=(8, 8), cg_iters=3, eval_fast_batch=3,
+                 eval_inner_steps=2),
+    "pretrained": dict(meta_batch=3, fast_batch=4, hidden_sizes=(8, 8), cg_iters=3,
+                       eval_fast_batch=3, eval_inner_steps=2),
+}  # fmt: skip
+
+
+def tiny_config(agent: str, env: str = "nav") -> RunConfig:
+    """A config of ``agent`` small enough for a test (horizon 5 for nav)."""
+    kwargs = {"horizon": 5} if env == "nav" else {}
+    return dataclasses.replace(
+        preset(agent, env), env_kwargs=kwargs, device="cpu", train_tasks=8, eval_tasks=3,
+        **TINY[agent],
+    )  # fmt: skip
+
+
+def test_every_agent_has_a_tiny_config() -> None:
+    assert set(TINY) == set(AGENTS)
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_registry_and_protocol_attributes(name: str) -> None:
+    config = tiny_config(name)
+    assert agent_of(config) == name and isinstance(config, AGENTS[name].config)
+    agent = make_agent(config, family_tasks("nav", "train", 8, 0, horizon=5))
+    assert agent.name == name and agent.config is config
+    assert agent.device == torch.device("cpu") and agent.iteration == agent.env_steps == 0
+    assert agent.progress_metrics and agent.budget_unit in ("episodes", "steps")
+    assert isinstance(agent.default_budget, int)
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_iteration_metrics_are_finite_and_count_steps(name: str) -> None:
+    agent = make_agent(tiny_config(name), family_tasks("nav", "train", 8, 0, horizon=5))
+    row = agent.train_iteration()
+    assert all(math.isfinite(v) for v in row.values())
+    for key in ("iteration", "env_steps", "sps", *agent.progress_metrics):
+        assert key in row
+    assert row["iteration"] == agent.iteration == 1
+    assert row["env_steps"] == agent.env_steps > 0
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_state_dict_round_trip_reproduces_the_next_iteration(name: str) -> None:
+    config = tiny_config(name)
+    tasks = family_tasks("nav", "train", 8, 0, horizon=5)
+    first = make_agent(config, tasks)
+    first.train_iteration()
+    state = copy.deepcopy(first.state_dict())  # as a checkpoint holds it, not live tensors
+    expected = first.train_iteration()
+    second = make_agent(config, tasks)
+    second.load_state_dict(state)
+    got = second.train_iteration()
+    expected.pop("sps"), got.pop("sps")
+    assert got == expected
+    for a, b in zip(first.state_dict().values(), second.state_dict().values()):
+        if isinstance(a, dict) and "state" not in a:  # module state dicts (not the optimizer's)
+            assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_curve_shape_and_axis(name: str) -> None:
+    agent = make_agent(tiny_config(name), family_tasks("nav", "train", 8, 0, horizon=5))
+    tasks = family_tasks("nav", "test", 3, 0, horizon=5)
+    curve = agent.adaptation_curve(tasks)
+    points = agent.default_budget + (1 if agent.budget_unit == "steps" else 0)
+    assert curve.returns.shape == (3, points) and curve.agent == name
+    first = 1.0 if agent.budget_unit == "episodes" else 0.0
+    assert curve.x.tolist() == [first + i for i in range(points)]
+    assert curve.x_label == ("episode" if agent.budget_unit == "episodes" else "gradient step")
+    assert (np.diff(curve.env_steps) > 0).all() and curve.env_steps[0] > 0
+    assert curve.has_references and curve.tasks == [t.to_json() for t in tasks]
+    longer = agent.adaptation_curve(tasks, budget=agent.default_budget + 1)
+    assert longer.num_points == points + 1
