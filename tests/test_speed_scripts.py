@@ -48,3 +48,16 @@ def test_profile_rl2_rejects_a_bad_setting_in_one_line() -> None:
     result = run_script("profile_rl2.py", "--device", "cpu", "--env", "no-such-family")
     assert result.returncode == 2
     assert "unknown env" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_maml_times_each_variant_and_writes_its_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    small = '{"meta_batch": 2, "fast_batch": 2, "hidden_sizes": [8, 8], "cg_iters": 2}'
+    args = ["--variants", "trpo-2nd", "ppo", "--iterations", "1", "--overrides", small]
+    peer = f"{sys.executable} -c \"print('peer_seconds_per_iteration=2.5')\""
+    result = run_script("bench_maml.py", *args, "--peer", peer, "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert [r["variant"] for r in data["rows"]] == ["trpo-2nd", "ppo"]
+    assert all(r["median_s"] > 0 and 0 < r["env_steps_per_iteration"] <= 800 for r in data["rows"])
+    assert data["peer_seconds_per_iteration"] == 2.5 and "faster" in result.stdout

@@ -1,0 +1,197 @@
+"""MAML on 2D navigation, the MAML paper's Figure 4: MAML, pretrained and random, paired.
+
+Meta-trains ``--agent maml`` and ``--agent pretrained`` with ``python -m metarl.train`` into
+``RUNS/maml-<env>-<seed>`` and ``RUNS/pretrained-<env>-<seed>`` (``metarl.train``'s defaults) (resumed when a checkpoint is
+there, reused when finished), then reports on their shared held-out tasks (same seed, same
+tasks.json) the return after 0..K gradient steps of each, the random policy's, the normalized
+score, and MAML minus pretrained task by task with 95% bootstrap intervals, beside the paper's
+values. Writes ``docs/reproduce_maml_<env>.json`` and prints a markdown table.
+
+    python scripts/reproduce_maml_nav.py                      # the preset's budget
+    python scripts/reproduce_maml_nav.py --steps 12000000     # a shorter run (resumable)
+    python scripts/reproduce_maml_locomotion.py               # Figure 5, same machinery
+
+Criteria for nav (the issue): MAML above pretrained at every step ≥ 1 (paired interval above 0),
+normalized score ≥ 0.80 after one step and ≥ 0.92 after three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from metarl import cli, train
+from metarl.agents import preset
+from metarl.evaluation import AdaptationCurve, bootstrap_ci, format_ci
+from metarl.runs import RunDir
+
+# The paper's numbers behind Figs. 4-5, read from the result files released with its code.
+PAPER: dict[str, dict[str, Any]] = {
+    "nav": {"maml": [-40.4, -11.7, -3.3, -3.2], "oracle": -2.29},
+    "cheetah-vel": {"maml": [-129.5, -78.6, -66.6, -60.8], "oracle": -54.5,
+                    "pretrained": [-158.0, None, None, -134.0]},
+    "cheetah-dir": {"maml": [-50.7, 293.2, 313.5, 315.7], "oracle": 442.7,
+                    "pretrained": [-43.0, None, None, 20.0]},
+    "ant-dir": {"maml": [8.7, 499.2, 500.7, 499.1], "oracle": 524.8},
+}  # fmt: skip
+
+
+def run_dir(runs: str, agent: str, env: str, seed: int) -> Path:
+    """Where the reproduction keeps the run of ``agent`` on ``env``."""
+    return Path(runs) / f"{agent}-{env}-{seed}"  # metarl.train's default --out
+
+
+def train_agent(agent: str, args: argparse.Namespace, extra: list[str]) -> AdaptationCurve:
+    """Train (or resume, or reuse) one agent's run; return its adaptation curve."""
+    out = run_dir(args.runs, agent, args.env, args.seed)
+    if (out / "config.json").exists() and not (out / "checkpoint.pt").exists():
+        shutil.rmtree(out)  # killed before its first checkpoint: nothing to keep
+    steps = ["--steps", str(args.steps)] if args.steps else []
+    common = ["--device", args.device, "--threads", str(args.threads), *steps]
+    if (out / "checkpoint.pt").exists():
+        argv = ["--resume", str(out), *common]
+    else:
+        argv = ["--agent", agent, "--env", args.env, "--seed", str(args.seed), "--out", str(out),
+                *common, *extra]  # fmt: skip
+    trained = _trained_steps(out)
+    wanted = args.steps or preset(agent, args.env).steps
+    finished = (out / "eval" / "adaptation.json").exists() and trained >= wanted
+    if not finished and cli.run_main(train.main, argv) != 0:
+        raise SystemExit(f"training {agent} on {args.env} failed")
+    return AdaptationCurve.load(out / "eval")
+
+
+def _trained_steps(out: Path) -> int:
+    if not (out / "checkpoint.pt").exists():
+        return 0
+    return int(RunDir(out).load_checkpoint()["agent"]["env_steps"])
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Mean and 95% bootstrap interval of the per-task differences ``a - b`` (both (T,))."""
+    diff = a - b
+    low, high = bootstrap_ci(diff)
+    return {"mean": float(diff.mean()), "ci_low": float(low), "ci_high": float(high)}
+
+
+def report(maml: AdaptationCurve, pre: AdaptationCurve, env: str) -> dict[str, Any]:
+    """Per step: returns, normalized scores and MAML - pretrained, paired; and the criteria."""
+    if maml.tasks != pre.tasks:
+        raise SystemExit("the two runs were evaluated on different tasks: use the same --seed")
+    assert maml.random_returns is not None and maml.oracle_returns is not None
+    rand, orac = maml.random_returns, maml.oracle_returns
+    rows = []
+    for k in range(min(maml.num_points, pre.num_points)):
+        rows.append({
+            "step": k,
+            "env_steps": float(maml.env_steps[k]),
+            "maml": _stat(maml.returns[:, k]),
+            "pretrained": _stat(pre.returns[:, k]),
+            "maml_normalized": _stat(maml.normalized()[:, k]),  # type: ignore[index]
+            "pretrained_normalized": _stat(pre.normalized()[:, k]),  # type: ignore[index]
+            "maml_minus_pretrained": paired(maml.returns[:, k], pre.returns[:, k]),
+        })  # fmt: skip
+    out: dict[str, Any] = {
+        "env": env, "tasks": maml.num_tasks, "random": float(rand.mean()),
+        "oracle": float(orac.mean()), "rows": rows, "paper": PAPER.get(env),
+        "maml_train_env_steps": maml.meta.get("train_env_steps"),
+        "maml_train_wall_time_s": maml.meta.get("train_wall_time_s"),
+        "pretrained_train_env_steps": pre.meta.get("train_env_steps"),
+        "pretrained_train_wall_time_s": pre.meta.get("train_wall_time_s"),
+    }  # fmt: skip
+    out["criteria"] = criteria(rows, env)
+    return out
+
+
+def _stat(values: np.ndarray) -> dict[str, float]:
+    low, high = bootstrap_ci(values)
+    return {"mean": float(values.mean()), "ci_low": float(low), "ci_high": float(high)}
+
+
+def criteria(rows: list[dict], env: str) -> dict[str, bool]:
+    """The issue's pass/fail checks for ``env`` on the report rows."""
+    above = all(r["maml_minus_pretrained"]["ci_low"] > 0 for r in rows[1:])
+    if env == "nav":
+        return {
+            "maml_above_pretrained_at_every_step_ge_1": above,
+            "normalized_after_1_step_ge_0.80": rows[1]["maml_normalized"]["mean"] >= 0.80,
+            "normalized_after_3_steps_ge_0.92": len(rows) > 3
+            and rows[3]["maml_normalized"]["mean"] >= 0.92,
+        }
+    rise = rows[1]["maml"]["mean"] - rows[0]["maml"]["mean"]
+    return {
+        "maml_rises_from_step_0_to_1": rise > 0,
+        "maml_above_pretrained_after_1_step": rows[1]["maml_minus_pretrained"]["ci_low"] > 0,
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The report as a markdown table."""
+    paper = (result["paper"] or {}).get("maml", [])
+    lines = [
+        f"{result['env']}: {result['tasks']} held-out tasks; random {result['random']:.2f}, "
+        f"oracle {result['oracle']:.2f} per episode",
+        "",
+        "| step | env steps | MAML | pretrained | MAML − pretrained (paired) | MAML normalized "
+        "| pretrained normalized | paper's MAML |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        cells = [
+            str(r["step"]), f"{r['env_steps']:.0f}",
+            *(_ci(r[k]) for k in ("maml", "pretrained")),
+            _ci(r["maml_minus_pretrained"], signed=True),
+            *(_ci(r[k]) for k in ("maml_normalized", "pretrained_normalized")),
+            f"{paper[r['step']]}" if r["step"] < len(paper) else "",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"- {name}: {'yes' if ok else 'NO'}" for name, ok in result["criteria"].items()]
+    return "\n".join(lines)
+
+
+def _ci(s: dict[str, float], signed: bool = False) -> str:
+    text = format_ci(s["mean"], s["ci_low"], s["ci_high"])
+    return ("+" + text) if signed and not text.startswith("-") else text
+
+
+def parser(env: str = "nav") -> argparse.ArgumentParser:
+    """The command line of the reproduction scripts."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--env", default=env, help=f"task family (default {env})")
+    p.add_argument("--seed", type=int, default=0, help="seed of both runs (default 0)")
+    p.add_argument("--steps", type=int, default=0,
+                   help="meta-training env steps of each run (default: the preset's)")  # fmt: skip
+    p.add_argument("--runs", default="runs", help="folder of the run directories (default runs)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1)")
+    p.add_argument(
+        "--out", default=None, help="JSON to write (default docs/reproduce_maml_ENV.json)"
+    )
+    return p
+
+
+def reproduce(args: argparse.Namespace, extra: list[str] | None = None) -> dict[str, Any]:
+    """Train both agents on ``args.env`` and write and print the report."""
+    curves = {a: train_agent(a, args, extra or []) for a in ("maml", "pretrained")}
+    result = report(curves["maml"], curves["pretrained"], args.env)
+    result["machine"] = {"platform": platform.platform(), "processor": platform.processor(),
+                         "torch": torch.__version__, "threads": args.threads,
+                         "date": time.strftime("%Y-%m-%d")}  # fmt: skip
+    out = Path(args.out or f"docs/reproduce_maml_{args.env}.json")
+    out.write_text(json.dumps(result, indent=1))
+    print(markdown(result))
+    print(f"written: {out}")
+    return result
+
+
+if __name__ == "__main__":
+    reproduce(parser().parse_args())
