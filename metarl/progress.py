@@ -1,9 +1,10 @@
 """``python -m metarl.progress RUN [RUN ...]``: the training curves of several runs, side by side.
 
 Reads each run's ``metrics.csv`` (one row per training iteration), so it works on runs still in
-flight. The table gives, per run, a metric (``--column``, default the training trial return)
-averaged over ``--window`` iterations at each of the env-step marks ``--at``, and the same average
-at the run's last iteration; the plot draws the metric against env steps, the moving average
+flight. The table gives, per run, a metric (``--column``, default the training return: RL²'s
+trial return, MAML's post-update return, pretrained's return) averaged over ``--window``
+iterations at each of the env-step marks ``--at``, and the same average at the run's last
+iteration; the plot draws the metric against env steps, the moving average
 over the raw values. Runs with different ``--steps`` anneal their rates on different schedules:
 compare them at the same env steps, as the table does, not at the same share of their budgets.
 
@@ -32,7 +33,18 @@ from metarl.runs import METRICS, RunError
 __all__ = ["load_metrics", "main", "parse_steps", "progress_table", "value_at"]
 
 DEFAULT_OUT = "progress.png"
+RETURN_COLUMNS = ("trial_return", "post_return", "return")
+"""The training returns the agents log: RL²'s trial, MAML's post-update, pretrained's episode."""
 _SUFFIXES = {"k": 1e3, "m": 1e6, "g": 1e9, "b": 1e9}
+
+
+def _shared_return(runs: Sequence[dict[str, np.ndarray]]) -> str:
+    """The first of :data:`RETURN_COLUMNS` that every run logs (RL² and MAML runs share none:
+    then the first run's, and the column check names what the others have)."""
+    for column in RETURN_COLUMNS:
+        if all(column in metrics for metrics in runs):
+            return column
+    return next((c for c in RETURN_COLUMNS if c in runs[0]), RETURN_COLUMNS[0])
 
 
 def load_metrics(arg: str) -> dict[str, np.ndarray]:
@@ -151,9 +163,10 @@ def _parser() -> argparse.ArgumentParser:
         "flight: a table of a metric at the same env steps and a plot against env steps.",
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="a run directory or a metrics.csv")
-    p.add_argument("--column", default="trial_return",
-                   help="the metrics.csv column to compare (default trial_return; e.g. entropy, "
-                   "value_loss, approx_kl, sps)")  # fmt: skip
+    p.add_argument("--column", default=None,
+                   help="the metrics.csv column to compare (default: the training return every "
+                   f"run has, the first of {', '.join(RETURN_COLUMNS)}; e.g. entropy, "
+                   "value_loss, kl, sps)")  # fmt: skip
     p.add_argument("--at", nargs="+", default=None, metavar="STEPS",
                    help="env-step marks of the table, e.g. 3M 6M 12M (default: quarters of the "
                    "longest run)")  # fmt: skip
@@ -182,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise RunError(f"--labels names {len(labels)} runs, but {len(args.runs)} RUNs given")
     cli.check_png(args.out)
     runs = [load_metrics(a) for a in args.runs]
+    args.column = args.column or _shared_return(runs)
     for arg, metrics in zip(args.runs, runs):
         if args.column not in metrics:
             raise RunError(f"{arg} has no column {args.column!r}: use one of {', '.join(metrics)}")

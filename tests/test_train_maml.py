@@ -124,3 +124,27 @@ def test_print_config_of_maml_nav_is_the_papers_setting(capsys) -> None:
 
 def test_every_agent_is_registered_with_its_config() -> None:
     assert set(AGENTS) == {"rl2", "maml", "pretrained"}
+
+
+def test_nan_stops_maml_training_and_keeps_the_last_checkpoint(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert tiny_train(out, "maml", "nav", 20, "--env-kwargs", "horizon=5") == 0
+    before = (out / "checkpoint.pt").read_bytes()
+    config = json.loads((out / "config.json").read_text())
+    config["inner_lr"] = 1e38  # the adapted weights overflow: NaN actions, returns, baseline
+    (out / "config.json").write_text(json.dumps(config))
+    assert run_cli(train, ["--resume", str(out), "--steps", "400"]) == 1
+    err = capsys.readouterr().err
+    assert "NaN" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_progress_shows_the_post_update_return_of_a_maml_run(tmp_path: Path, capsys) -> None:
+    from metarl import progress
+
+    run = tmp_path / "m"
+    assert tiny_train(run, "maml", "nav", 20, "--env-kwargs", "horizon=5") == 0
+    capsys.readouterr()
+    assert run_cli(progress, [str(run), "--out", str(tmp_path / "p.png")]) == 0
+    assert "m " in capsys.readouterr().out and (tmp_path / "p.png").exists()
+    assert progress._shared_return([progress.load_metrics(str(run))]) == "post_return"
