@@ -3,7 +3,7 @@
 One meta-iteration of ``--agent maml`` on nav as the MAML paper sets it: 20 tasks × 20
 trajectories × ≤ 100 steps before and after one inner step (about 80,000 env steps), then one
 outer step. Each variant is timed over ``--iterations`` iterations after a warm-up one (median,
-min, max), with ``--threads`` torch threads:
+min, max; split into sampling-and-adapting and the outer step), with ``--threads`` torch threads:
 
 - ``trpo-2nd``: the paper's TRPO, second order through the inner update (the default);
 - ``trpo-1st``: TRPO with ``--first-order``;
@@ -51,16 +51,19 @@ def time_variant(name: str, args: argparse.Namespace) -> dict[str, Any]:
     config = dataclasses.replace(preset("maml", args.env), device=args.device, **overrides)
     agent = MAML(config, family_tasks(args.env, "train", config.train_tasks, 0))
     agent.train_iteration()  # warm-up: first calls into torch and the env are slow
-    seconds, steps = [], []
+    seconds, steps, collect, update = [], [], [], []
     for _ in range(args.iterations):
         before = agent.env_steps
         start = time.perf_counter()
-        agent.train_iteration()
+        row = agent.train_iteration()
         seconds.append(time.perf_counter() - start)
         steps.append(agent.env_steps - before)
+        collect.append(row["collect_s"])
+        update.append(row["update_s"])
     median = statistics.median(seconds)
     return {
         "variant": name, "median_s": median, "min_s": min(seconds), "max_s": max(seconds),
+        "collect_s": statistics.median(collect), "update_s": statistics.median(update),
         "env_steps_per_iteration": statistics.mean(steps),
         "env_steps_per_s": statistics.mean(steps) / median, "threads": args.threads,
         "meta_batch": config.meta_batch, "fast_batch": config.fast_batch,
@@ -79,12 +82,14 @@ def time_peer(command: str) -> float:
 
 def markdown(rows: list[dict[str, Any]], peer: float | None, peer_variant: str) -> str:
     """The results as a markdown table (and the ratio to the peer, if it ran)."""
-    lines = ["| variant | policy | threads | s / iteration (median, min–max) | env steps / iteration "
-             "| env steps / s |", "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| variant | policy | threads | s / iteration (median, min–max) | of which sampling "
+             "and adapting | outer step | env steps / iteration | env steps / s |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         policy = f"{'×'.join(map(str, r['hidden_sizes']))} {r['activation']}"
         lines.append(f"| {r['variant']} | {policy} | {r['threads']} | {r['median_s']:.2f} "
-                     f"({r['min_s']:.2f}–{r['max_s']:.2f}) | {r['env_steps_per_iteration']:,.0f} "
+                     f"({r['min_s']:.2f}–{r['max_s']:.2f}) | {r['collect_s']:.2f} | "
+                     f"{r['update_s']:.2f} | {r['env_steps_per_iteration']:,.0f} "
                      f"| {r['env_steps_per_s']:,.0f} |")  # fmt: skip
     if peer is not None:
         ours = next((r for r in rows if r["variant"] == peer_variant), rows[0])

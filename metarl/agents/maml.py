@@ -398,7 +398,9 @@ class MAML:
                 weights = {k2: v.detach() for k2, v in
                            self.adapt(theta, batches, create_graph=False).items()}  # fmt: skip
         inner, post = batches[:-1], batches[-1]
+        collected = time.perf_counter()
         update = self.trpo_step(inner, post) if cfg.outer == "trpo" else self.ppo_step(inner, post)
+        update["collect_s"], update["update_s"] = collected - start, time.perf_counter() - collected
         if cfg.normalize_obs:
             for ep in batches:  # the statistics move after the update, never inside an iteration
                 self.obs_norm.update(ep.obs[ep.mask > 0])

@@ -69,8 +69,10 @@ def test_state_dict_round_trip_reproduces_the_next_iteration(name: str) -> None:
     second = make_agent(config, tasks)
     second.load_state_dict(state)
     got = second.train_iteration()
-    expected.pop("sps"), got.pop("sps")
-    assert got == expected
+    wall = [k for k in got if k == "sps" or k.endswith("_s")]  # wall-clock seconds differ
+    assert {k: v for k, v in got.items() if k not in wall} == {
+        k: v for k, v in expected.items() if k not in wall
+    }
     for a, b in zip(first.state_dict().values(), second.state_dict().values()):
         if isinstance(a, dict) and "state" not in a:  # module state dicts (not the optimizer's)
             assert all(torch.equal(a[k], b[k]) for k in a)
