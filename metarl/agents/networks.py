@@ -34,6 +34,17 @@ def _tanh_layer(in_dim: int, out_dim: int) -> nn.Sequential:
     return nn.Sequential(layer, nn.Tanh())
 
 
+def _gaussian_parameters(module: nn.Module, space: spaces.Box, init_log_std: float) -> None:
+    """Give ``module`` a Gaussian head's learned ``log_std`` (one per action dimension) and the
+    ``center``/``half_range`` buffers that map unit-scale actions to the Box's bounds."""
+    dim = int(np.prod(space.shape))
+    module.log_std = nn.Parameter(torch.full((dim,), float(init_log_std)))
+    low = torch.as_tensor(space.low, dtype=torch.float32).flatten()
+    high = torch.as_tensor(space.high, dtype=torch.float32).flatten()
+    module.register_buffer("center", (high + low) / 2)
+    module.register_buffer("half_range", (high - low) / 2)
+
+
 class ActionHead(nn.Module):
     """Maps features to an action distribution for a Discrete or Box action space.
 
@@ -52,13 +63,8 @@ class ActionHead(nn.Module):
         if self.discrete:
             self.out = nn.Linear(in_dim, int(space.n))
         elif isinstance(space, spaces.Box):
-            dim = int(np.prod(space.shape))
-            self.out = nn.Linear(in_dim, dim)
-            self.log_std = nn.Parameter(torch.full((dim,), float(init_log_std)))
-            low = torch.as_tensor(space.low, dtype=torch.float32).flatten()
-            high = torch.as_tensor(space.high, dtype=torch.float32).flatten()
-            self.register_buffer("center", (high + low) / 2)
-            self.register_buffer("half_range", (high - low) / 2)
+            self.out = nn.Linear(in_dim, int(np.prod(space.shape)))
+            _gaussian_parameters(self, space, init_log_std)
         else:
             raise TypeError(f"action space {space} is not supported: use Discrete or Box")
         nn.init.orthogonal_(self.out.weight, gain=0.01)
@@ -364,11 +370,7 @@ class MLPPolicy(nn.Module):
             out = int(space.n)
         elif isinstance(space, spaces.Box):
             out = int(np.prod(space.shape))
-            self.log_std = nn.Parameter(torch.full((out,), float(init_log_std)))
-            low = torch.as_tensor(space.low, dtype=torch.float32).flatten()
-            high = torch.as_tensor(space.high, dtype=torch.float32).flatten()
-            self.register_buffer("center", (high + low) / 2)
-            self.register_buffer("half_range", (high - low) / 2)
+            _gaussian_parameters(self, space, init_log_std)
         else:
             raise TypeError(f"action space {space} is not supported: use Discrete or Box")
         self.body = mlp([obs_dim, *hidden_sizes], activation)
