@@ -281,8 +281,8 @@ class MAML:
         KL is at its minimum 0 and ``∇_{θ_i'} KL = 0``: the second sum vanishes exactly, and
         ``J_iᵀ F_i J_i v`` costs two inner Hessian-vector products and one of the KL, each a
         double backward over one batch, instead of a double backward through the whole
-        three-level graph (same numbers, about 3× less work; tests/agents/test_maml.py checks
-        them against the full double backward). Several inner steps chain their ``J``s.
+        three-level graph (the same numbers for about half the work; tests/agents/test_maml.py
+        checks them against the full double backward). Several inner steps chain their ``J``s.
         """
         names = list(adapted)
         kl_grads = torch.autograd.grad(kl, [adapted[k] for k in names], create_graph=True)
