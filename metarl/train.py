@@ -8,8 +8,9 @@
 
 ``--agent`` is read first and picks the config class, so each agent has its own flags (``--help``
 after ``--agent maml`` lists MAML's). Defaults come from the presets table in ``metarl/config.py``
-for the (agent, family) pair; every flag overrides one field. The run directory (``--out``, default ``runs/<agent>-<env>-<seed>``)
-gets config.json, tasks.json, checkpoint.pt, metrics.csv, TensorBoard events and eval/.
+for the (agent, family) pair; every flag overrides one field. The run directory (``--out``,
+default ``runs/<agent>-<env>-<seed>``) gets config.json, tasks.json, checkpoint.pt, metrics.csv,
+TensorBoard events and eval/.
 """
 
 from __future__ import annotations

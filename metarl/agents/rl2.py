@@ -5,10 +5,10 @@ The GRU reads ``(obs, previous action, previous reward, done)`` from
 trial and is reset between trials, so it can learn to explore in early episodes and exploit later.
 PPO trains on whole sequences: GAE runs across episode boundaries and stops at trial boundaries.
 
-Every iteration starts fresh trials, seeded from ``(seed, iteration)`` (:mod:`metarl.agents.seeding`),
-so an iteration is a pure function of the weights, the optimizer state and the iteration number: a
-resumed run reproduces an uninterrupted one exactly on CPU. The rollout loop is all device tensors (no host sync); metrics
-are read back once per iteration.
+Every iteration starts fresh trials, seeded from ``(seed, iteration)``
+(:mod:`metarl.agents.seeding`), so an iteration is a pure function of the weights, the optimizer
+state and the iteration number: a resumed run reproduces an uninterrupted one exactly on CPU. The
+rollout loop is all device tensors (no host sync); metrics are read back once per iteration.
 """
 
 from __future__ import annotations
