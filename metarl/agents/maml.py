@@ -211,22 +211,23 @@ class MAML:
         logp = self.policy.log_prob(self.forward(weights, ep.obs), ep.actions)
         return -_masked_task_mean(logp * ep.advantages, ep.mask)
 
-    def inner_step(self, weights: Weights, ep: Episodes, lr: float, create_graph: bool) -> Weights:
-        """One policy-gradient step per task: ``w_i - lr ∇ inner_loss_i(w_i)``. With
-        ``create_graph`` the step stays differentiable (second-order MAML)."""
-        names = list(weights)
+    def inner_grads(
+        self, weights: Weights, ep: Episodes, create_graph: bool
+    ) -> tuple[torch.Tensor, ...]:
+        """Each task's gradient of its inner loss, in the order of ``weights`` (``(M, ...)``
+        each); with ``create_graph`` they stay differentiable (second-order MAML)."""
         loss = self.inner_loss(weights, ep).sum()  # task i's loss depends on w_i only
-        grads = torch.autograd.grad(loss, [weights[k] for k in names], create_graph=create_graph)
-        return {k: weights[k] - lr * g for k, g in zip(names, grads)}
+        return torch.autograd.grad(loss, list(weights.values()), create_graph=create_graph)
+
+    def inner_step(self, weights: Weights, ep: Episodes, lr: float, create_graph: bool) -> Weights:
+        """One policy-gradient step per task: ``w_i - lr ∇ inner_loss_i(w_i)``."""
+        grads = self.inner_grads(weights, ep, create_graph)
+        return {k: w - lr * g for (k, w), g in zip(weights.items(), grads)}
 
     def adapt(self, theta: Weights, batches: Sequence[Episodes], create_graph: bool) -> Weights:
         """Per-task weights after one inner step on each of ``batches`` in turn (training's
         step size), from θ (``(M, ...)`` stacked); no batches: θ stacked."""
-        m = batches[0].rewards.shape[1] if batches else self.config.meta_batch
-        weights = self.stacked(theta, m)
-        for ep in batches:
-            weights = self.inner_step(weights, ep, self.config.inner_lr, create_graph)
-        return weights
+        return self.adapt_with_chain(theta, batches, create_graph)[0]
 
     # --- the outer objective --------------------------------------------------------------------
     def outer_terms(
@@ -256,14 +257,11 @@ class MAML:
         m = inner[0].rewards.shape[1] if inner else self.config.meta_batch
         weights, chain = self.stacked(theta, m), []
         for ep in inner:
-            names = list(weights)
-            loss = self.inner_loss(weights, ep).sum()
-            grads = torch.autograd.grad(
-                loss, [weights[k] for k in names], create_graph=second_order
-            )
+            grads = self.inner_grads(weights, ep, create_graph=second_order)
             if second_order:
                 chain.append((weights, grads))
-            weights = {k: weights[k] - self.config.inner_lr * g for k, g in zip(names, grads)}
+            lr = self.config.inner_lr
+            weights = {k: w - lr * g for (k, w), g in zip(weights.items(), grads)}
         return weights, chain
 
     def hvp_factory(
