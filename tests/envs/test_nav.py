@@ -1,4 +1,4 @@
-"""2D navigation: reward formulas, MAML-paper references (REFERENCES.md), properties, errors."""
+"""2D navigation: reward formulas, MAML-paper references (docs/references.md), properties, errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from metarl.envs import TaskError, family_tasks, make_env, make_vector_env
 from metarl.envs.nav import NavEnv, NavTask, NavVectorEnv
 
-GOALS = 2000  # REFERENCES.md measured its nav references on 2000 goals
+GOALS = 2000  # docs/references.md states the nav references on 2000 goals
 
 
 def mean_return(policy: str, n: int = GOALS, seed: int = 0) -> tuple[float, torch.Tensor]:
