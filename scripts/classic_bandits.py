@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from metarl import classic
+from metarl.baselines import classic
 from metarl.envs import family_tasks
 
 SETTINGS = ((10, 5), (100, 5), (100, 10))

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from metarl import classic
+from metarl.baselines import classic
 from metarl.envs import family_tasks, make_family
 
 PAPER = {  # RL² paper (Duan et al. 2016), Table 2

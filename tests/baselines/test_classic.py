@@ -1,12 +1,12 @@
-"""Tests of the classic bandit and tabular-MDP algorithms (metarl.classic)."""
+"""Tests of the classic bandit and tabular-MDP algorithms (metarl.baselines.classic)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from metarl import classic
-from metarl.classic import (
+from metarl.baselines import classic
+from metarl.baselines.classic import (
     PSRL,
     UCB1,
     BanditStats,
