@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,11 +12,16 @@ from typing import Any, NoReturn
 
 from metarl.agents.base import TrainingError
 from metarl.config import ConfigError
+from metarl.envs import parse_env_kwargs, resolve_env_id
 from metarl.envs.family import TaskError
 from metarl.evaluation import EvaluationError
 from metarl.runs import RunError
 
 USER_ERRORS = (ConfigError, TaskError, RunError, EvaluationError)
+
+
+class Interrupted(Exception):
+    """Ctrl-C in long work; the message says what was kept and the command that goes on."""
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -32,27 +38,70 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
         fail(str(e))
     except TrainingError as e:
         fail(str(e), status=1)
+    except Interrupted as e:
+        fail(str(e), status=130)
     except KeyboardInterrupt:
-        fail("interrupted: the last checkpoint is intact; continue with --resume DIR", status=130)
+        fail("interrupted: nothing written before was lost", status=130)
 
 
-def parse_kwargs(items: Sequence[str]) -> dict[str, Any]:
-    """``["num_arms=10", "distance=squared"]`` → ``{"num_arms": 10, "distance": "squared"}``.
-
-    Values are read as JSON where they parse (numbers, true/false, lists), else as strings.
-    """
-    out: dict[str, Any] = {}
+def split_pairs(items: Sequence[str], flag: str = "--env-kwargs") -> dict[str, str]:
+    """``["num_arms=10", "distance=squared"]`` → ``{"num_arms": "10", "distance": "squared"}``."""
+    out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.isidentifier():
-            raise ConfigError(
-                f"--env-kwargs takes KEY=VALUE pairs (e.g. num_arms=10), got {item!r}"
-            )
+            raise ConfigError(f"{flag} takes KEY=VALUE pairs (e.g. num_arms=10), got {item!r}")
+        out[key] = value
+    return out
+
+
+def parse_kwargs(items: Sequence[str], flag: str = "--env-kwargs") -> dict[str, Any]:
+    """``["lr=0.1", "policy=MlpPolicy"]`` → ``{"lr": 0.1, "policy": "MlpPolicy"}``: values read
+    as JSON where they parse (numbers, true/false, lists), else as strings. For keyword arguments
+    whose types are unknown; a family's parameters are read by type with :func:`env_kwargs`."""
+    out: dict[str, Any] = {}
+    for key, value in split_pairs(items, flag).items():
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
             out[key] = value
     return out
+
+
+def env_kwargs(env: str, items: Sequence[str]) -> dict[str, Any]:
+    """``--env-kwargs`` of family ``env`` read by each parameter's declared type: an unknown
+    name, unreadable text or a non-finite number is a one-line ``TaskError``."""
+    return parse_env_kwargs(resolve_env_id(env), split_pairs(items))
+
+
+_SCALES = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9}
+COUNT_SYNTAX = "a whole number such as 3000000, 3M, 500k, 1e5 or 1_000_000"
+
+
+def count(text: str) -> int:
+    """A count of env steps, episodes or units in one syntax for every flag.
+
+    ``"3M"`` → 3_000_000, ``"500k"`` → 500_000, ``"1e5"`` → 100_000, ``"1.5k"`` → 1_500,
+    ``"1_000"`` → 1_000. Raises ``ValueError`` for text that is not a whole non-negative number.
+    """
+    head, scale = text.strip().replace("_", ""), 1
+    if head and head[-1].lower() in _SCALES:
+        head, scale = head[:-1], _SCALES[head[-1].lower()]
+    try:
+        value = float(head) * scale
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or value != round(value):
+        raise ValueError(f"expected {COUNT_SYNTAX}, got {text!r}")
+    return round(value)
+
+
+def parse_count(text: str) -> int:
+    """:func:`count` as an argparse ``type``: bad text becomes argparse's one-line error."""
+    try:
+        return count(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_png(out: str) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "EvaluationError",
     "bootstrap_ci",
     "build_curve",
+    "checkpoint_text",
     "format_ci",
     "plot_curves",
     "summary_table",
@@ -453,10 +454,11 @@ class AdaptationCurve:
         for ax in axes:
             ax.set_xlabel(self.x_label)
             ax.grid(alpha=0.3)
-            ax.legend(loc="best", fontsize="small")
-        fig.suptitle(
-            f"{self.agent} on {self.env} ({self.env_id}): {self.num_tasks} {self.split} tasks"
-        )
+            _ticks_at_points(ax, [self.x])
+            _legend_below(ax)
+        title = f"{self.agent} on {self.env} ({self.env_id}): {self.num_tasks} {self.split} tasks"
+        checkpoint = checkpoint_text(self.meta)
+        fig.suptitle(f"{title}\n{checkpoint}" if checkpoint else title)
         return fig
 
 
@@ -505,6 +507,18 @@ def build_curve(
 # --------------------------------------------------------------------------------------------
 
 
+def checkpoint_text(meta: dict[str, Any]) -> str:
+    """Which checkpoint a curve scored, from its ``meta``: ``"checkpoint at 2,048,000 env steps
+    of training"``, with ``"of 10,000,000 planned"`` for an unfinished run; "" when unknown."""
+    trained = meta.get("train_env_steps")
+    if trained is None:
+        return ""
+    planned = meta.get("planned_env_steps")
+    if planned is not None and int(planned) > int(trained):
+        return f"checkpoint at {int(trained):,} of {int(planned):,} planned env steps"
+    return f"checkpoint at {int(trained):,} env steps of training"
+
+
 def summary_table(curve: AdaptationCurve, max_rows: int = 12) -> str:
     """A short plain-text table of the curve: x, env steps, mean ± CI half-width, normalized.
 
@@ -523,10 +537,9 @@ def summary_table(curve: AdaptationCurve, max_rows: int = 12) -> str:
             nm, lo, hi = curve.normalized_mean, curve.normalized_ci_low, curve.normalized_ci_high
             row.append(format_ci(nm[i], lo[i], hi[i]))  # type: ignore[index]
         rows.append(row)
-    lines = [
-        f"{curve.agent} on {curve.env} ({curve.env_id}), {curve.num_tasks} {curve.split} tasks",
-        text_table(rows),
-    ]
+    title = f"{curve.agent} on {curve.env} ({curve.env_id}), {curve.num_tasks} {curve.split} tasks"
+    checkpoint = checkpoint_text(curve.meta)
+    lines = [f"{title}, {checkpoint}" if checkpoint else title, text_table(rows)]
     if len(rows_idx) < curve.num_points:
         lines.append(f"({len(rows_idx)} of {curve.num_points} points shown)")
     total = curve.total_return()
@@ -588,7 +601,8 @@ def plot_curves(
         if use_log:
             ax.set_xscale("log")
         ax.grid(alpha=0.3)
-        ax.legend(loc="best", fontsize="small")
+        _ticks_at_points(ax, xs)
+        _legend_below(ax)
     envs = ", ".join(dict.fromkeys(c.env for c in curves))
     fig.suptitle(title or f"adaptation on {envs}")
     out = Path(path)
@@ -644,6 +658,34 @@ def _plot_band(
         )
     else:
         ax.fill_between(x, low, high, color=line.get_color(), alpha=0.25, lw=0)
+
+
+def _ticks_at_points(ax: Any, xs: Sequence[np.ndarray], most: int = 6) -> None:
+    """Ticks exactly at the x values when the curves have only a few (a two-point curve gets
+    two ticks, not an axis of made-up round numbers between them)."""
+    points = np.unique(np.concatenate([np.asarray(x, dtype=np.float64) for x in xs]))
+    if ax.get_xscale() == "log":
+        points = points[points > 0]
+    if 0 < points.size <= most:
+        ax.set_xticks(points, labels=[_fmt_tick(v) for v in points])
+        ax.minorticks_off()
+
+
+def _fmt_tick(value: float) -> str:
+    if value >= 1e6 and value % 1e5 == 0:
+        return f"{value / 1e6:g}M"
+    if value >= 1e3 and value % 100 == 0:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
+def _legend_below(ax: Any) -> None:
+    """The legend under the axes, where it cannot hide a curve or a reference line."""
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(3, max(1, len(handles))),
+        fontsize="small", frameon=False,
+    )  # fmt: skip
 
 
 def _wants_log(x: np.ndarray) -> bool:

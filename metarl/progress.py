@@ -35,7 +35,6 @@ __all__ = ["load_metrics", "main", "parse_steps", "progress_table", "value_at"]
 DEFAULT_OUT = "progress.png"
 RETURN_COLUMNS = ("trial_return", "post_return", "return")
 """The training returns the agents log: RL²'s trial, MAML's post-update, pretrained's episode."""
-_SUFFIXES = {"k": 1e3, "m": 1e6, "g": 1e9, "b": 1e9}
 
 
 def _shared_return(runs: Sequence[dict[str, np.ndarray]]) -> str:
@@ -69,17 +68,14 @@ def load_metrics(arg: str) -> dict[str, np.ndarray]:
 
 
 def parse_steps(text: str) -> int:
-    """``"3M"`` → 3_000_000, ``"500k"`` → 500_000, ``"1e6"`` → 1_000_000 (env steps)."""
-    head, scale = text, 1.0
-    if text and text[-1].lower() in _SUFFIXES:
-        head, scale = text[:-1], _SUFFIXES[text[-1].lower()]
+    """``"3M"`` → 3_000_000, ``"500k"`` → 500_000, ``"1e6"`` → 1_000_000 (:func:`cli.count`)."""
     try:
-        value = float(head) * scale
+        value = cli.count(text)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
+        value = 0
+    if value <= 0:
         raise RunError(f"--at takes env steps such as 3M, 500k or 2000000, got {text!r}")
-    return round(value)
+    return value
 
 
 def value_at(metrics: dict[str, np.ndarray], column: str, steps: int, window: int) -> float:

@@ -38,6 +38,13 @@ class RunError(ValueError):
     """A run directory is missing, incomplete, corrupt or would be overwritten."""
 
 
+def default_run_dir(name: str, env: str, seed: int) -> str:
+    """``runs/<name>-<env>-<seed>`` with the characters of ids that do not belong in a path
+    (``/`` of ``metarl/Nav2D-v0``, ``:`` of ``pkg.module:Id-v0``) replaced by ``_``."""
+    safe = env.replace("/", "_").replace(":", "_")
+    return f"runs/{name}-{safe}-{seed}"
+
+
 def _write_json(path: Path, data: Any) -> None:
     text = json.dumps(data, indent=1)
     atomic_write(path, lambda f: f.write(text.encode()))
@@ -53,12 +60,21 @@ class RunDir:
     def create(cls, path: str | os.PathLike[str], config: Any) -> RunDir:
         """A new run at ``path``; refuses to touch a folder that already holds a run."""
         run = cls(path)
+        if run.path.exists() and not run.path.is_dir():
+            raise RunError(
+                f"--out {run.path} is a file, not a directory: choose a directory for the run"
+            )
         if (run.path / CONFIG).exists() or (run.path / CHECKPOINT).exists():
             raise RunError(
                 f"{run.path} already holds a run: continue it with --resume {run.path}, "
                 "or choose another --out"
             )
-        run.path.mkdir(parents=True, exist_ok=True)
+        try:
+            run.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a file on the way, a read-only place
+            raise RunError(
+                f"cannot create {run.path} ({e.strerror}): choose another --out"
+            ) from None
         _write_json(run.path / CONFIG, cfg.to_json(config))
         return run
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import shlex
 import time
 import types
 import typing
@@ -26,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from metarl import cli
 from metarl.agents import AGENTS, MetaLearner, agent_of, agent_spec, make_agent, preset
@@ -34,7 +35,8 @@ from metarl.config import ConfigError, RunConfig, field_docs, to_json
 from metarl.envs import BUILTIN_FAMILIES, Task, family_tasks, make_family, resolve_env_id
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
-from metarl.runs import EVAL, RunDir
+from metarl.progressbar import DEFAULT_EVERY_S, ProgressReport
+from metarl.runs import EVAL, RunDir, default_run_dir
 
 _SPECIAL = {"env", "env_kwargs", "seed"}
 DEFAULT_AGENT, DEFAULT_ENV = "rl2", "nav"
@@ -71,6 +73,8 @@ def _flag_type(kind: Any) -> Any:
         return _bool
     if typing.get_origin(kind) is tuple:
         return _int_tuple
+    if kind is int:
+        return cli.parse_count  # 3M, 500k, 1e5 as well as 3000000
     return kind
 
 
@@ -98,6 +102,10 @@ def build_parser(agent: str = DEFAULT_AGENT) -> cli.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run in DIR from its last checkpoint, with its config.json; "
                    f"only {_flags(RESUME_OVERRIDES)} may change")  # fmt: skip
+    p.add_argument("--log-every", type=float, default=DEFAULT_EVERY_S, metavar="SECONDS",
+                   help="when output is not a terminal (a log file, a cluster job), print a "
+                   f"plain progress line every SECONDS (default {DEFAULT_EVERY_S:g}); a terminal "
+                   "gets a live bar")  # fmt: skip
     p.add_argument("--print-config", action="store_true",
                    help="print the fully resolved config (the preset of --agent and --env with "
                    "the flags given, or the --resume run's) as JSON and exit; writes nothing")  # fmt: skip
@@ -131,7 +139,7 @@ def resolve_config(args: Any) -> RunConfig:
         for f in dataclasses.fields(base)
         if f.name not in _SPECIAL and getattr(args, f.name, None) is not None
     }
-    kwargs = {**base.env_kwargs, **cli.parse_kwargs(args.env_kwargs)}
+    kwargs = {**base.env_kwargs, **cli.env_kwargs(env, args.env_kwargs)}
     seed = base.seed if args.seed is None else args.seed
     config = dataclasses.replace(base, env=env, env_kwargs=kwargs, seed=seed, **given)
     config = config.fitted(given)
@@ -164,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.print_config:
             return _print_config(config)
         state = run.load_checkpoint()
+        _check_resume_steps(args.steps, state, run)
         if extra:
             run.save_config(config)
     else:
@@ -171,10 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_setup(config)
         if args.print_config:
             return _print_config(config)
-        out = args.out or f"runs/{agent}-{config.env.replace('/', '_')}-{config.seed}"
-        run = RunDir.create(out, config)
+        run = RunDir.create(args.out or default_run_dir(agent, config.env, config.seed), config)
         state = None
-    return train(agent, config, run, state)
+    if args.log_every <= 0:
+        raise ConfigError(f"--log-every must be a positive number of seconds, got {args.log_every}")
+    return train(agent, config, run, state, log_every=args.log_every)
 
 
 def _agent_and_run(argv: Sequence[str] | None) -> tuple[str, RunDir | None]:
@@ -200,13 +210,24 @@ def _agent_and_run(argv: Sequence[str] | None) -> tuple[str, RunDir | None]:
 
 def _check_resume_flags(args: argparse.Namespace) -> None:
     """Refuse flags that --resume would otherwise ignore (the run's config.json decides them)."""
-    free = {"resume", "print_config", "env_kwargs", *RESUME_OVERRIDES}
+    free = {"resume", "print_config", "log_every", "env_kwargs", *RESUME_OVERRIDES}
     fixed = [k for k, v in vars(args).items() if k not in free and v is not None]
     fixed += ["env_kwargs"] if args.env_kwargs else []
     if fixed:
         raise ConfigError(
             f"{_flags(fixed)} cannot change on --resume (the run's directory and config.json fix "
             f"it); only {_flags(RESUME_OVERRIDES)} can: drop it, or start a new run with --out"
+        )
+
+
+def _check_resume_steps(steps: int | None, state: dict[str, Any], run: RunDir) -> None:
+    """Refuse a --steps below what the checkpoint has trained (it cannot be untrained)."""
+    trained = int(state["agent"].get("env_steps", 0))
+    if steps is not None and steps < trained:
+        raise ConfigError(
+            f"--steps {steps:,} is below the {trained:,} env steps {run.path} has trained: give "
+            f"more to train on, or drop --steps to finish the run as planned (python -m "
+            f"metarl.evaluate {shlex.quote(str(run.path))} scores the checkpoint as it is)"
         )
 
 
@@ -221,8 +242,17 @@ def _print_config(config: Any) -> int:
     return 0
 
 
-def train(agent_name: str, config: RunConfig, run: RunDir, state: dict[str, Any] | None) -> int:
-    """Meta-train with a progress bar and checkpoints, then evaluate on the held-out tasks."""
+def train(
+    agent_name: str,
+    config: RunConfig,
+    run: RunDir,
+    state: dict[str, Any] | None,
+    log_every: float = DEFAULT_EVERY_S,
+) -> int:
+    """Meta-train with a progress report and checkpoints, then evaluate on the held-out tasks.
+
+    An interrupt (Ctrl-C) becomes :class:`metarl.cli.Interrupted` with the command that continues
+    the run and how much work it redoes."""
     env_id = resolve_env_id(config.env)
     test_tasks = held_out_tasks(config, run, new_run=state is None)
     train_tasks = family_tasks(
@@ -231,33 +261,74 @@ def train(agent_name: str, config: RunConfig, run: RunDir, state: dict[str, Any]
     agent: MetaLearner = make_agent(config, train_tasks)
     if state is not None:
         agent.load_state_dict(state["agent"])
-    start_iteration = agent.iteration
-    metrics = run.metrics_log(start_iteration)
-    board = run.tensorboard(start_iteration)
+    metrics = run.metrics_log(agent.iteration)
+    board = run.tensorboard(agent.iteration)
     started = time.perf_counter() - (state or {}).get("wall_time", 0.0)
     print(f"metarl: {agent_name} on {env_id} ({config.env_kwargs or 'defaults'}), "
           f"device {agent.device}, {config.steps:,} env steps -> {run.path}")  # fmt: skip
-    shown = agent.progress_metrics
-    with _progress(shown) as bar:
-        blank = {k: float("nan") for k in shown}
-        task = bar.add_task("train", total=config.steps, completed=agent.env_steps, sps=0.0, **blank)  # fmt: skip
-        while agent.env_steps < config.steps:
-            row = agent.train_iteration()
-            row["time_s"] = time.perf_counter() - started
-            metrics.append(row)
-            for key, value in row.items():
-                board.add_scalar(f"train/{key}", value, agent.iteration)
-            bar.update(
-                task, completed=agent.env_steps, sps=row["sps"], **{k: row[k] for k in shown}
-            )
-            done = agent.env_steps >= config.steps
-            if done or agent.iteration % config.checkpoint_every == 0:
-                wall = time.perf_counter() - started
-                run.save_checkpoint({"agent": agent.state_dict(), "wall_time": wall})
-    board.close()
+    note = iteration_note(agent.env_steps, config.steps, agent.steps_per_iteration)
+    if note:
+        print(note)
+    saved = agent.env_steps if state is not None else None
+    report = ProgressReport("train", config.steps, agent.progress_metrics, every_s=log_every,
+                            completed=agent.env_steps)  # fmt: skip
+    try:
+        with report:
+            while agent.env_steps < config.steps:
+                row = agent.train_iteration()
+                row["time_s"] = time.perf_counter() - started
+                metrics.append(row)
+                for key, value in row.items():
+                    board.add_scalar(f"train/{key}", value, agent.iteration)
+                report.update(agent.env_steps, row["sps"], row)
+                done = agent.env_steps >= config.steps
+                if done or agent.iteration % config.checkpoint_every == 0:
+                    wall = time.perf_counter() - started
+                    run.save_checkpoint({"agent": agent.state_dict(), "wall_time": wall})
+                    saved = agent.env_steps
+    except KeyboardInterrupt:
+        raise cli.Interrupted(interrupt_message(run, saved, agent.env_steps, config)) from None
+    finally:
+        board.close()
     train_time = time.perf_counter() - started
-    evaluate_and_save(agent, test_tasks, run, {"train_wall_time_s": train_time})
+    try:
+        evaluate_and_save(agent, test_tasks, run, {"train_wall_time_s": train_time})
+    except KeyboardInterrupt:
+        raise cli.Interrupted(
+            f"interrupted during the evaluation; training is complete and saved: evaluate with "
+            f"`python -m metarl.evaluate {shlex.quote(str(run.path))}`"
+        ) from None
     return 0
+
+
+def iteration_note(done: int, steps: int, per_iteration: int) -> str:
+    """A note when training will not stop at exactly ``steps`` env steps: it runs whole
+    iterations of ``per_iteration`` env steps, the last one reaching ``steps``; "" otherwise."""
+    left = steps - done
+    if left <= 0 or left % per_iteration == 0:
+        return ""
+    stop = done + math.ceil(left / per_iteration) * per_iteration
+    return (
+        f"note: an iteration is {per_iteration:,} env steps, so training stops at {stop:,} "
+        f"(the first whole iteration to reach --steps {steps:,})"
+    )
+
+
+def interrupt_message(run: RunDir, saved: int | None, now: int, config: RunConfig) -> str:
+    """What an interrupt of training at ``now`` env steps leaves (the last checkpoint holds
+    ``saved``, None when there is none yet) and the command that goes on."""
+    path = shlex.quote(str(run.path))
+    if saved is None:
+        return (
+            f"interrupted at {now:,} of {config.steps:,} env steps, before the first checkpoint "
+            f"(every {config.checkpoint_every} iterations): nothing to resume; delete {path} "
+            "and start again"
+        )
+    return (
+        f"interrupted at {now:,} of {config.steps:,} env steps; the checkpoint at {saved:,} env "
+        f"steps is intact: continue with `python -m metarl.train --resume {path}` (it redoes "
+        f"the {now - saved:,} env steps since, and the iteration in progress)"
+    )
 
 
 def held_out_tasks(config: RunConfig, run: RunDir, new_run: bool = False) -> list[Task]:
@@ -283,25 +354,12 @@ def evaluate_and_save(
     start = time.perf_counter()
     curve = agent.adaptation_curve(tasks, budget)
     meta = {**curve.meta, **meta, "eval_wall_time_s": time.perf_counter() - start,
-            "device": str(agent.device)}  # fmt: skip
+            "device": str(agent.device), "train_env_steps": agent.env_steps,
+            "planned_env_steps": agent.config.steps}  # fmt: skip
     curve = dataclasses.replace(curve, meta=meta)
     path = curve.save(out or run.path / EVAL)
     print(summary_table(curve))
     print(f"adaptation curve: {path} (plot: {Path(path).with_suffix('.png')})")
-
-
-def _progress(metrics: Sequence[str]) -> Progress:
-    """The training bar: env steps, steps/s and the agent's progress metrics."""
-    shown = [TextColumn(f"{k.replace('_', ' ')} {{task.fields[{k}]:.3g}}") for k in metrics]
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} env steps"),
-        TextColumn("{task.fields[sps]:,.0f} steps/s"),
-        *shown,
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
 
 
 if __name__ == "__main__":

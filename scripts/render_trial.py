@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env_name, env_kwargs = config.env, dict(config.env_kwargs)
         episodes = args.episodes or getattr(config, "episodes_per_trial", 2)
     else:
-        env_name, env_kwargs = args.env, cli.parse_kwargs(args.env_kwargs)
+        env_name, env_kwargs = args.env, cli.env_kwargs(args.env, args.env_kwargs)
         episodes = args.episodes or 2
         tasks = family_tasks(env_name, "test", args.task_index + 1, seed=args.seed, **env_kwargs)
     if args.task_index >= len(tasks):

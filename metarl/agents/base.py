@@ -48,6 +48,12 @@ class MetaLearner(Protocol):
         ...
 
     @property
+    def steps_per_iteration(self) -> int:
+        """Env steps one :meth:`train_iteration` collects (at most, where episodes end early):
+        training stops at the first whole iteration that reaches ``config.steps``."""
+        ...
+
+    @property
     def default_budget(self) -> int:
         """The adaptation budget the agent is evaluated with when none is asked for."""
         ...

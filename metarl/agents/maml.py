@@ -124,6 +124,13 @@ class MAML:
         )
 
     @property
+    def steps_per_iteration(self) -> int:
+        """At most ``meta_batch × fast_batch × horizon`` env steps per rollout, one rollout per
+        inner step plus the one after adaptation."""
+        cfg = self.config
+        return cfg.meta_batch * cfg.fast_batch * self.horizon * (self.train_inner_steps + 1)
+
+    @property
     def train_inner_steps(self) -> int:
         """Inner steps inside a training iteration (0 for the task-blind pretrained policy)."""
         return self.config.inner_steps if self.meta_objective else 0

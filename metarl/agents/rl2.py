@@ -320,6 +320,11 @@ class RL2:
         return returns.double().cpu().numpy(), lengths.double().cpu().numpy()
 
     # --- checkpoints ---------------------------------------------------------------------------
+    @property
+    def steps_per_iteration(self) -> int:
+        """``rollout_steps × num_envs`` env steps per iteration."""
+        return self.rollout_steps * self.config.num_envs
+
     def state_dict(self) -> dict[str, Any]:
         """Weights, optimizer, observation statistics and counters."""
         return {

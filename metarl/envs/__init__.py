@@ -24,7 +24,17 @@ import gymnasium as gym
 import torch
 from gymnasium.envs.registration import load_env_creator
 
-from metarl.envs.family import MetaEnv, Task, TaskError, draw_tasks
+from metarl.envs.family import (
+    MetaEnv,
+    Task,
+    TaskError,
+    check_positive,
+    check_range,
+    draw_tasks,
+    tasks_from_json,
+    tasks_to_json,
+)
+from metarl.envs.params import check_parameters, family_parameters, parse_env_kwargs
 from metarl.envs.vector import GymTaskVectorEnv, TaskVectorEnv
 
 gym.register(
@@ -168,10 +178,16 @@ def _find_env_id(name: str) -> str:
 def make_env(name: str, **kwargs: Any) -> gym.Env:
     """The single Gymnasium env of a family (``gym.make``), checking that it is a MetaEnv."""
     env_id = resolve_env_id(name)
+    check_parameters(env_id, kwargs)
     try:
         env = gym.make(env_id, **kwargs)
-    except TypeError as e:
-        raise TaskError(f"bad parameter for {env_id}: {e}") from None
+    except TaskError:
+        raise
+    except (TypeError, ValueError) as e:
+        if not kwargs:  # the family fails with its own defaults: its author's bug, keep the trace
+            raise
+        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise TaskError(f"{env_id} refused the parameters {given}: {e}") from None
     if not isinstance(env.unwrapped, MetaEnv):
         env.close()
         raise TaskError(f"{env_id} is not a metarl task family (its env is not a MetaEnv)")
@@ -209,6 +225,7 @@ def make_vector_env(
     if mode == "native" and not native:
         raise TaskError(f"{env_id} has no native vector env: use mode 'sync' or 'async'")
     if mode in ("native", "auto") and native:
+        check_parameters(env_id, kwargs)
         creator = load_env_creator(gym.spec(env_id).vector_entry_point)
         if "validate_actions" in inspect.signature(creator).parameters:
             kwargs = {**kwargs, "validate_actions": validate_actions}
@@ -246,11 +263,17 @@ __all__: Sequence[str] = [
     "MetaEnv",
     "Task",
     "TaskError",
+    "check_positive",
+    "check_range",
     "family_names",
+    "family_parameters",
     "family_tasks",
     "has_native_vector_env",
     "make_env",
     "make_family",
     "make_vector_env",
+    "parse_env_kwargs",
     "resolve_env_id",
+    "tasks_from_json",
+    "tasks_to_json",
 ]
