@@ -14,7 +14,7 @@ from metarl.agents.base import TrainingError
 from metarl.config import ConfigError
 from metarl.envs import parse_env_kwargs, resolve_env_id
 from metarl.envs.family import TaskError
-from metarl.evaluation import EvaluationError
+from metarl.evaluation import EvaluationError, is_metarl_png
 from metarl.runs import RunError
 
 USER_ERRORS = (ConfigError, TaskError, RunError, EvaluationError)
@@ -104,20 +104,29 @@ def parse_count(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def check_png(out: str) -> None:
-    """Fail with one line unless ``out`` (an ``--out`` flag) names a PNG file."""
+def check_png(out: str, force: bool = False) -> bool:
+    """Fail with one line unless ``out`` (an ``--out`` flag) names a PNG file that may be
+    written: a new one, an earlier plot of metarl's, or anything with ``force``. Returns whether
+    a file is there to be replaced."""
     if not str(out).lower().endswith(".png"):
         fail(f"--out must name a .png file, got {out!r}")
+    path = Path(out)
+    if path.is_dir():
+        fail(f"--out {out} is a directory: name a .png file")
+    if path.exists() and not force and not is_metarl_png(path):
+        fail(f"{out} exists and is not a plot of metarl's: pick another --out, or add --force "
+             "to overwrite it")  # fmt: skip
+    return path.exists()
 
 
-def write_plot(draw: Callable[[], Path], out: str) -> None:
-    """Run ``draw`` (which writes the PNG ``out``) and print where it went; a file system error
-    becomes one line that asks for another ``--out``."""
+def write_plot(draw: Callable[[], Path], out: str, replaces: bool = False) -> None:
+    """Run ``draw`` (which writes the PNG ``out``) and print where it went (and that it replaced
+    an earlier file); a file system error becomes one line that asks for another ``--out``."""
     try:
         path = draw()
     except OSError as exc:
         fail(f"cannot write the plot to {out} ({exc}); pick --out")
-    print(f"plot: {path}")
+    print(f"plot: {path.resolve()}" + (" (replaced the earlier file)" if replaces else ""))
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -16,6 +16,14 @@ Curves on other tasks are not paired ("other tasks"). Pairing removes the spread
 tasks, which is most of the spread of a total return, so it separates two agents that unpaired
 intervals cannot.
 
+Curves of different families, family parameters or held-out tasks (another seed) are refused
+with one line: their difference mixes the agents with the tasks. ``--allow-different-tasks``
+overlays them anyway, never paired. A second table gives each curve's return at common budgets
+of env steps on the new task (10², 10³, ...: the curve's last point within the budget), and
+``--steps-to R`` the env steps each curve needs to first reach return ``R`` (at its first point
+whose mean is at least ``R``) and their ratio to the reference's: how many more env steps on the
+new task learning from scratch costs than adapting.
+
 Every interval is over held-out tasks, for the trained agents at hand: none of them says how much
 another training seed would change a result. Train several seeds and compare them for that.
 """
@@ -23,8 +31,11 @@ another training seed would change a result. Train several seeds and compare the
 from __future__ import annotations
 
 import argparse
+import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +50,17 @@ from metarl.evaluation import (
     text_table,
 )
 
-__all__ = ["comparison_table", "curve_path", "default_label", "main", "unpaired_reason"]
+__all__ = [
+    "budget_table",
+    "comparison_table",
+    "curve_path",
+    "default_label",
+    "different_tasks",
+    "main",
+    "steps_to",
+    "steps_to_table",
+    "unpaired_reason",
+]
 
 DEFAULT_OUT = "compare.png"
 
@@ -70,6 +91,41 @@ def unpaired_reason(a: AdaptationCurve, b: AdaptationCurve) -> str | None:
     if a.env_id != b.env_id or a.tasks != b.tasks:
         return "other tasks"
     return "other points" if a.num_points != b.num_points else None
+
+
+def run_env_kwargs(path: Path) -> dict[str, Any] | None:
+    """The family parameters of the run that ``path`` (``RUN/eval*/adaptation.json``) belongs to,
+    from its config.json; None for a curve file outside a run directory."""
+    config = path.parent.parent / "config.json"
+    try:
+        return dict(json.loads(config.read_text()).get("env_kwargs", {}))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def different_tasks(
+    curves: Sequence[AdaptationCurve],
+    labels: Sequence[str],
+    env_kwargs: Sequence[dict[str, Any] | None],
+    reference: int = 0,
+) -> str | None:
+    """Why some curve is not on the reference's held-out tasks (another family, other family
+    parameters, other tasks), or None when all are on the same ones."""
+    ref, ref_kwargs = curves[reference], env_kwargs[reference]
+    for curve, label, kwargs in zip(curves, labels, env_kwargs):
+        if curve.env_id != ref.env_id:
+            what = f"another family ({curve.env_id}, not {ref.env_id})"
+        elif None not in (kwargs, ref_kwargs) and kwargs != ref_kwargs:
+            what = (
+                f"other family parameters ({kwargs or 'defaults'}, not {ref_kwargs or 'defaults'})"
+            )
+        elif curve.tasks != ref.tasks:
+            what = f"other held-out tasks ({curve.num_tasks} tasks of seed {curve.seed}, not " \
+                   f"{ref.num_tasks} of seed {ref.seed})"  # fmt: skip
+        else:
+            continue
+        return f"{label} is on {what} than {labels[reference]}"
+    return None
 
 
 def _paired(values: np.ndarray) -> str:
@@ -115,6 +171,68 @@ def comparison_table(
     return text_table(rows, left=3)  # run, agent and env are names
 
 
+def budgets(curves: Sequence[AdaptationCurve]) -> list[int]:
+    """Powers of ten from the smallest to past the largest env steps of the curves' points."""
+    steps = np.concatenate([c.env_steps for c in curves])
+    steps = steps[steps > 0]
+    if steps.size == 0:
+        return []
+    low, high = math.ceil(math.log10(steps.min())), math.ceil(math.log10(steps.max()))
+    return [10**k for k in range(low, high + 1)]
+
+
+def _fmt_budget(steps: int) -> str:
+    exponent = round(math.log10(steps))
+    return f"1e{exponent}" if exponent > 3 else str(steps)
+
+
+def _at_budget(curve: AdaptationCurve, budget: int) -> str:
+    within = np.flatnonzero(curve.env_steps <= budget)
+    if within.size == 0:
+        return "-"
+    i = int(within[-1])
+    text = f"{curve.mean[i]:.4g}"
+    if curve.normalized_mean is not None:
+        text += f" ({curve.normalized_mean[i]:.2f})"
+    return text
+
+
+def budget_table(curves: Sequence[AdaptationCurve], labels: Sequence[str]) -> str:
+    """Each curve's mean return (normalized in brackets, where the family has references) at
+    its last point within 10², 10³, ... env steps on the new task; "-" where it has none."""
+    marks = budgets(curves)
+    header = ["run", *[f"≤{_fmt_budget(b)} steps" for b in marks]]
+    rows = [header] + [
+        [label, *[_at_budget(c, b) for b in marks]] for c, label in zip(curves, labels)
+    ]
+    return "return at common budgets of env steps on the new task\n" + text_table(rows, left=1)
+
+
+def steps_to(curve: AdaptationCurve, target: float) -> float | None:
+    """Mean env steps on the new task up to the curve's first point whose mean return is at
+    least ``target``; None when no point reaches it. The answer is as fine as the curve's
+    points: the target may be reached somewhere after the previous point."""
+    reached = np.flatnonzero(curve.mean >= target)
+    return float(curve.env_steps[reached[0]]) if reached.size else None
+
+
+def steps_to_table(
+    curves: Sequence[AdaptationCurve], labels: Sequence[str], target: float, reference: int = 0
+) -> str:
+    """Per curve, :func:`steps_to` ``target`` and its ratio to the reference curve's."""
+    ref = steps_to(curves[reference], target)
+    rows = [["run", f"env steps to return {target:g}", f"× {labels[reference]}"]]
+    for curve, label in zip(curves, labels):
+        steps = steps_to(curve, target)
+        if steps is None:
+            best = float(curve.mean.max())
+            rows.append([label, f"not reached (best {best:.4g})", "-"])
+            continue
+        ratio = "-" if not ref else f"{steps / ref:.3g}"
+        rows.append([label, f"{steps:,.0f}", ratio])
+    return text_table(rows, left=1)
+
+
 def _unique(labels: list[str]) -> list[str]:
     """Labels made distinct by appending ``#2``, ``#3`` to repeats."""
     seen: dict[str, int] = {}
@@ -138,7 +256,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="names of the curves in the table and legend (default: the run names)")  # fmt: skip
     p.add_argument("--reference", type=int, default=1,
                    help="which curve (1 = the first RUN) the paired differences are taken to")  # fmt: skip
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"the PNG to write (default {DEFAULT_OUT})")
+    p.add_argument("--out", default=DEFAULT_OUT,
+                   help=f"the PNG to write (default {DEFAULT_OUT} in the current directory; an "
+                   "earlier plot of metarl's is replaced, any other file needs --force)")  # fmt: skip
+    p.add_argument("--force", action="store_true",
+                   help="overwrite --out even if it is not a plot of metarl's")  # fmt: skip
+    p.add_argument("--allow-different-tasks", action="store_true",
+                   help="overlay curves of other families, parameters or held-out tasks (they are "
+                   "refused by default) without pairing them")  # fmt: skip
+    p.add_argument("--steps-to", type=float, default=None, metavar="R",
+                   help="also print the env steps on the new task each curve needs to first reach "
+                   "mean return R, and the ratio to the reference's")  # fmt: skip
     p.add_argument("--x-axis", choices=("env_steps", "x"), default="env_steps",
                    help="env_steps: env steps on the new task (default); x: each curve's own "
                    "adaptation points (episode, gradient step)")  # fmt: skip
@@ -154,11 +282,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise EvaluationError(f"--labels names {len(labels)} curves, but {len(paths)} RUNs given")
     if not 1 <= args.reference <= len(paths):
         raise EvaluationError(f"--reference must be between 1 and {len(paths)} (a RUN's position)")
-    cli.check_png(args.out)
+    replaces = cli.check_png(args.out, args.force)
     curves = [AdaptationCurve.load(p) for p in paths]
-    print(comparison_table(curves, labels, args.reference - 1))
+    ref = args.reference - 1
+    mismatch = different_tasks(curves, labels, [run_env_kwargs(p) for p in paths], ref)
+    if mismatch and not args.allow_different_tasks:
+        raise EvaluationError(
+            f"{mismatch}: compare runs of one family, parameters and seed (python -m "
+            "metarl.baselines and metarl.train with the same --env, --env-kwargs and --seed), or "
+            "add --allow-different-tasks to overlay them unpaired"
+        )
+    print(comparison_table(curves, labels, ref))
+    if budgets(curves):
+        print(budget_table(curves, labels))
+    if args.steps_to is not None:
+        print(steps_to_table(curves, labels, args.steps_to, ref))
     cli.write_plot(
-        lambda: plot_curves(curves, args.out, x_axis=args.x_axis, labels=labels), args.out
+        lambda: plot_curves(curves, args.out, x_axis=args.x_axis, labels=labels),
+        args.out,
+        replaces,
     )
     return 0
 

@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("run_dir", help="a run directory written by python -m metarl.train")
     p.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's)")
-    p.add_argument("--budget", "--episodes", type=int, default=None, metavar="N",
+    p.add_argument("--budget", "--episodes", type=cli.parse_count, default=None, metavar="N",
                    help="adaptation budget: episodes per trial for RL², gradient steps for MAML "
                    "and pretrained (default: the run's, as trained); another number writes to "
                    "RUN_DIR/eval-N-<episodes|steps>")  # fmt: skip
@@ -71,8 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="folder for adaptation.{json,csv,png} (default RUN_DIR/eval, or "
                    "RUN_DIR/eval-N-<unit> with --budget)")  # fmt: skip
     args = p.parse_args(argv)
-    if args.budget is not None and args.budget < 0:
-        raise ConfigError(f"--budget must be a non-negative integer, got {args.budget}")
     run, tasks, agent = load_trained(args.run_dir, args.device)
     if args.budget == 0 and agent.budget_unit == "episodes":
         raise ConfigError("--budget must be at least 1 episode for a trial of RL²")

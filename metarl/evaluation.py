@@ -48,7 +48,9 @@ __all__ = [
     "build_curve",
     "checkpoint_text",
     "format_ci",
+    "is_metarl_png",
     "plot_curves",
+    "save_png",
     "summary_table",
     "text_table",
 ]
@@ -387,7 +389,7 @@ class AdaptationCurve:
         atomic_write(out / JSON_NAME, lambda f: f.write(text.encode()))
         atomic_write(out / CSV_NAME, lambda f: f.write(self.to_csv().encode()))
         fig = self.figure()
-        atomic_write(out / PNG_NAME, lambda f: fig.savefig(f, format="png", dpi=120))
+        save_png(fig, out / PNG_NAME)
         return out / JSON_NAME
 
     @classmethod
@@ -607,13 +609,33 @@ def plot_curves(
     fig.suptitle(title or f"adaptation on {envs}")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=120))
+    save_png(fig, out)
     return out
 
 
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
+
+
+_PNG_SOFTWARE = "metarl"
+
+
+def save_png(fig: Any, path: Path) -> None:
+    """Write ``fig`` to ``path`` atomically, tagged as metarl's (:func:`is_metarl_png`)."""
+    metadata = {"Software": _PNG_SOFTWARE}
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120, metadata=metadata))
+
+
+def is_metarl_png(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a PNG that metarl wrote (its ``Software`` text chunk says so), so that
+    a plot command may replace it without ``--force``."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return head.startswith(b"\x89PNG") and b"Software\x00" + _PNG_SOFTWARE.encode() in head
 
 
 def _float_array(name: str, value: Any, ndim: int, length: int | None = None) -> np.ndarray:

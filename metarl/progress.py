@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from metarl import cli
-from metarl.evaluation import text_table
-from metarl.fileio import atomic_write
+from metarl.evaluation import save_png, text_table
 from metarl.runs import METRICS, RunError
 
 __all__ = ["load_metrics", "main", "parse_steps", "progress_table", "value_at"]
@@ -138,7 +137,7 @@ def plot_progress(
     ax.legend(loc="best", fontsize="small")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda f: fig.savefig(f, format="png", dpi=120))
+    save_png(fig, out)
     return out
 
 
@@ -175,7 +174,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--labels", nargs="+", default=None, help="names of the runs (default: their folders)"
     )
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"the PNG to write (default {DEFAULT_OUT})")
+    p.add_argument("--out", default=DEFAULT_OUT,
+                   help=f"the PNG to write (default {DEFAULT_OUT} in the current directory; an "
+                   "earlier plot of metarl's is replaced, any other file needs --force)")  # fmt: skip
+    p.add_argument(
+        "--force", action="store_true", help="overwrite --out even if it is not a plot of metarl's"
+    )
     return p
 
 
@@ -189,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     if len(labels) != len(args.runs):
         raise RunError(f"--labels names {len(labels)} runs, but {len(args.runs)} RUNs given")
-    cli.check_png(args.out)
+    replaces = cli.check_png(args.out, args.force)
     runs = [load_metrics(a) for a in args.runs]
     args.column = args.column or _shared_return(runs)
     for arg, metrics in zip(args.runs, runs):
@@ -198,7 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     marks = [parse_steps(a) for a in args.at] if args.at else _default_marks(runs)
     print(progress_table(runs, labels, args.column, marks, args.window))
     cli.write_plot(
-        lambda: plot_progress(runs, labels, args.column, args.window, args.out), args.out
+        lambda: plot_progress(runs, labels, args.column, args.window, args.out),
+        args.out,
+        replaces,
     )
     return 0
 

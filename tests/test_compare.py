@@ -6,6 +6,7 @@ import dataclasses
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from metarl import compare, evaluate
@@ -26,8 +27,9 @@ def save_run(root: Path, name: str, curve: AdaptationCurve) -> Path:
 
 
 def rows(table: str) -> dict[str, str]:
-    """Each row of the table by its first cell."""
-    return {line.split()[0]: line for line in table.splitlines()[2:]}
+    """Each row of the (first) table by its first cell."""
+    lines = table.split("return at common budgets")[0].splitlines()[2:]
+    return {line.split()[0]: line for line in lines if line.strip()}
 
 
 def test_paired_difference_of_a_shifted_curve_is_exact() -> None:
@@ -107,3 +109,82 @@ def test_cli_labels_a_longer_evaluation_by_its_run(tmp_path: Path, capsys) -> No
     table = rows(capsys.readouterr().out)
     assert "(reference)" in table["run"]
     assert table["run/eval-4-episodes"].endswith("other points")  # 4 episodes against 2
+
+
+# ---- issue 20/22: refusing other tasks, budgets, --steps-to, where the plot goes -------------
+
+
+def test_other_family_or_tasks_are_refused_unless_allowed(tmp_path: Path, capsys) -> None:
+    base = make_curve(num_tasks=6)
+    bandit = dataclasses.replace(base, env="bandit", env_id="metarl/Bandit-v0")
+    other_seed = shifted(base, 0.0, seed=1, tasks=[{"goal": [0.1, 0.2]}] * 6)
+    runs = [save_run(tmp_path, n, c) for n, c in (("a", base), ("b", bandit), ("c", other_seed))]
+    out = tmp_path / "c.png"
+    for other, what in ((runs[1], "another family (metarl/Bandit-v0"), (runs[2], "seed 1")):
+        assert run_cli(compare, [str(runs[0]), str(other), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert what in err and "--allow-different-tasks" in err and len(err.splitlines()) == 1
+        assert not out.exists()
+    argv = [*map(str, runs), "--out", str(out), "--allow-different-tasks"]
+    assert run_cli(compare, argv) == 0
+    table = rows(capsys.readouterr().out)
+    assert table["b"].endswith("other tasks") and table["c"].endswith("other tasks")
+
+
+def test_other_family_parameters_are_refused(tmp_path: Path, capsys) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert tiny_train(a, "nav", 32, "--env-kwargs", "horizon=4") == 0
+    assert tiny_train(b, "nav", 32, "--env-kwargs", "horizon=4", "goal_radius=0.2") == 0
+    capsys.readouterr()
+    assert run_cli(compare, [str(a), str(b), "--out", str(tmp_path / "c.png")]) == 2
+    assert "other family parameters" in capsys.readouterr().err
+
+
+def _curve_with(mean_per_point: list[float], env_steps: list[float]) -> AdaptationCurve:
+    base = make_curve(num_tasks=4, num_points=len(mean_per_point))
+    returns = np.tile(np.asarray(mean_per_point, dtype=float), (4, 1))
+    return dataclasses.replace(
+        base, returns=returns, env_steps=np.asarray(env_steps, dtype=float),
+        x=np.arange(1, len(env_steps) + 1),
+    )  # fmt: skip
+
+
+def test_steps_to_a_return_and_the_ratio_to_the_reference() -> None:
+    meta = _curve_with([-5.0, -1.0], [100, 200])  # reaches -1 after 200 env steps
+    scratch = _curve_with([-9.0, -6.0, -2.0, -0.5], [0, 1000, 10_000, 50_000])  # after 50,000
+    never = _curve_with([-9.0, -8.0], [0, 1000])
+    assert compare.steps_to(meta, -1.0) == 200 and compare.steps_to(scratch, -1.0) == 50_000
+    assert compare.steps_to(never, -1.0) is None and compare.steps_to(meta, -6.0) == 100
+    table = compare.steps_to_table([meta, scratch, never], ["meta", "ppo", "never"], -1.0)
+    lines = {line.split()[0]: line for line in table.splitlines()[2:]}
+    assert lines["meta"].split()[-2:] == ["200", "1"]
+    assert lines["ppo"].split()[-2:] == ["50,000", "250"]
+    assert "not reached (best -8)" in lines["never"]
+
+
+def test_returns_at_common_budgets_are_each_curves_last_point_within() -> None:
+    meta = _curve_with([-5.0, -1.0], [100, 200])
+    scratch = _curve_with([-9.0, -6.0, -2.0, -0.5], [0, 1000, 10_000, 50_000])
+    assert compare.budgets([meta, scratch]) == [100, 1000, 10_000, 100_000]
+    table = compare.budget_table([meta, scratch], ["meta", "ppo"])
+    lines = {line.split()[0]: line.split()[1:] for line in table.splitlines()[3:]}
+    # normalized with random -1 and oracle 3: (R + 1) / 4
+    assert lines["meta"] == ["-5", "(-1.00)", "-1", "(0.00)", "-1", "(0.00)", "-1", "(0.00)"]
+    assert lines["ppo"] == ["-9", "(-2.00)", "-6", "(-1.25)", "-2", "(-0.25)", "-0.5", "(0.12)"]
+
+
+def test_the_plot_never_overwrites_a_file_of_someone_else(tmp_path: Path, capsys) -> None:
+    run = save_run(tmp_path, "run-a", make_curve())
+    mine = tmp_path / "figure.png"
+    mine.write_bytes(PNG_MAGIC + b"someone's figure")
+    assert run_cli(compare, [str(run), "--out", str(mine)]) == 2
+    assert "is not a plot of metarl's" in capsys.readouterr().err
+    assert mine.read_bytes() == PNG_MAGIC + b"someone's figure"
+    assert run_cli(compare, [str(run), "--out", str(mine), "--force"]) == 0
+    assert run_cli(compare, [str(run), "--out", str(mine)]) == 0  # now ours: replaced, and said
+    assert f"plot: {mine.resolve()} (replaced the earlier file)" in capsys.readouterr().out
+
+
+def test_default_plot_names_are_ignored_by_git() -> None:
+    ignored = (Path(__file__).parents[1] / ".gitignore").read_text().split()
+    assert "compare.png" in ignored and "progress.png" in ignored
