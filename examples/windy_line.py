@@ -117,12 +117,29 @@ class WindyLineEnv(MetaEnv[WindyLineTask]):
 
     def oracle_return(self, task: WindyLineTask) -> float:
         """Optional (it enables normalized scores): the return of a greedy agent that knows the
-        task, started at 0 (the mean start). ``random_return`` is the other optional reference."""
+        task, started at 0 (the mean start). ``random_return`` below is the other reference."""
         pos, total = 0.0, 0.0
         for _ in range(self.horizon):
             moves = [pos + a * self.step_size + task.wind for a in (-1, 0, 1)]
             pos = min((float(np.clip(m, -BOUND, BOUND)) for m in moves), key=task.distance)
             total -= task.distance(pos)
+        return total
+
+    def random_return(self, task: WindyLineTask) -> float:
+        """Optional (with ``oracle_return`` it enables normalized scores): the exact expected
+        return of uniformly random actions from 0, by dynamic programming over the positions the
+        walk can reach (a dict of position -> probability; a few hundred entries)."""
+        dist, total = {0.0: 1.0}, 0.0
+        for _ in range(self.horizon):
+            nxt: dict[float, float] = {}
+            for pos, p in dist.items():
+                for a in (-1, 0, 1):
+                    new = round(
+                        float(np.clip(pos + a * self.step_size + task.wind, -BOUND, BOUND)), 9
+                    )
+                    nxt[new] = nxt.get(new, 0.0) + p / 3
+            dist = nxt
+            total -= sum(p * task.distance(pos) for pos, p in dist.items())
         return total
 
     def _reset_task_state(self) -> np.ndarray:

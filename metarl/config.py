@@ -16,7 +16,7 @@ import inspect
 import itertools
 import textwrap
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ConfigError(ValueError):
@@ -91,8 +91,8 @@ class RL2Config(RunConfig):
     critic_gru: bool = False
     """Give the value function its own encoder and GRU, so that the value loss does not train
     the policy's memory (twice the recurrent compute)."""
-    lr: float = 3e-4
-    """Adam learning rate."""
+    lr: float = 1e-3
+    """Adam learning rate (the presets of locomotion families keep 3e-4)."""
     anneal_lr: bool = False
     """Decay the learning rate linearly from --lr to 0 over --steps (follows a new --steps on
     --resume)."""
@@ -113,7 +113,16 @@ class RL2Config(RunConfig):
     max_grad_norm: float = 0.5
     """Gradient norm clip."""
     reward_scale: float = 1.0
-    """Rewards are multiplied by this for learning (reported returns are unscaled)."""
+    """Rewards are multiplied by this for learning (reported returns are unscaled); with
+    --reward-norm the running scale divides it out again."""
+    reward_norm: bool = True
+    """Divide the rewards PPO learns from by a running std of their discounted return (as
+    Stable-Baselines3's VecNormalize does; no mean subtracted, clipped to [-10, 10]), so that any
+    family's value targets are near unit scale with no tuning. The policy's input reward stays
+    raw. The built-in presets turn it off and keep their tuned --reward-scale."""
+
+    # Fields added after runs were saved: the value a config.json without them stands for.
+    ABSENT_IN_OLD_JSON: ClassVar[dict[str, Any]] = {"reward_norm": False}
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
@@ -259,37 +268,40 @@ def _flag(name: str) -> str:
     return name.replace("_", "-")
 
 
-# Good defaults per (agent, family). Anything not named here comes from the config class.
+# Good defaults per (agent, family). Anything not named here comes from the config class. The RL²
+# presets name every field whose class default changed after their results were measured
+# (reward_norm, lr, ent_coef; issue 22), so they keep exactly the behaviour they were tuned with.
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("rl2", "bandit"): dict(
         env_kwargs={"num_arms": 5}, episodes_per_trial=10, num_envs=1024, steps=20_000_000,
         gamma=0.99, gae_lambda=0.95, lr=1e-3, ent_coef=0.01, eval_tasks=1000, minibatches=16,
-        anneal_lr=True,
+        anneal_lr=True, reward_norm=False,
     ),
     ("rl2", "tabular-mdp"): dict(
         episodes_per_trial=10, num_envs=512, steps=100_000_000, gamma=0.99, gae_lambda=0.3,
         lr=1e-3, eval_tasks=1000, hidden_size=128, reward_scale=0.1, minibatches=16,
         chrono_init=True, anneal_lr=True, critic_gru=True, transition_input=True, head_hidden=256,
+        ent_coef=0.01, reward_norm=False,
     ),
     ("rl2", "nav"): dict(
         episodes_per_trial=2, num_envs=256, steps=10_000_000, lr=1e-3, reward_scale=0.1,
-        ent_coef=0.0, normalize_obs=True, eval_tasks=200,
+        ent_coef=0.0, normalize_obs=True, eval_tasks=200, reward_norm=False,
     ),
     ("rl2", "cheetah-vel"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
-        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8,
+        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
     ),
     ("rl2", "cheetah-dir"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
-        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8,
+        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
     ),
     ("rl2", "ant-dir"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
-        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8,
+        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
     ),
     ("rl2", "ant-goal"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
-        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8,
+        eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
     ),
 }  # fmt: skip
 
@@ -363,6 +375,7 @@ def from_json(data: dict[str, Any], classes: Sequence[type]) -> Any:
         if cls.__name__ == name:
             fields = {f.name: f for f in dataclasses.fields(cls)}
             kwargs = {k: v for k, v in data.items() if k in fields}
+            kwargs = {**getattr(cls, "ABSENT_IN_OLD_JSON", {}), **kwargs}
             for key, value in kwargs.items():  # JSON has lists where the config has tuples
                 if isinstance(value, list) and "tuple" in str(fields[key].type):
                     kwargs[key] = tuple(value)

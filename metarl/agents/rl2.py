@@ -24,6 +24,7 @@ from metarl.agents import seeding
 from metarl.agents.base import TrainingError
 from metarl.agents.networks import RecurrentActorCritic, RunningNorm
 from metarl.agents.returns import gae
+from metarl.agents.reward_norm import ReturnScale
 from metarl.config import RL2Config
 from metarl.envs import make_vector_env, resolve_env_id
 from metarl.envs.family import Task
@@ -40,7 +41,7 @@ class Rollout(NamedTuple):
     actions: torch.Tensor  # (T, N) int64 or (T, N, A) float32, unit-scale policy actions
     log_probs: torch.Tensor  # (T, N)
     values: torch.Tensor  # (T, N)
-    rewards: torch.Tensor  # (T, N), scaled by reward_scale
+    rewards: torch.Tensor  # (T, N), times reward_scale, then over the return std (reward_norm)
     dones: torch.Tensor  # (T, N) bool, step t ended a trial
     last_value: torch.Tensor  # (N,) value after the last step
 
@@ -77,6 +78,7 @@ class RL2:
             )
         self.net.to(self.device)
         self.obs_norm = RunningNorm(obs_dim).to(self.device)
+        self.return_scale = ReturnScale(config.gamma).to(self.device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr, eps=1e-5)
         self.iteration = 0
         self.env_steps = 0
@@ -155,6 +157,9 @@ class RL2:
             trial_ret = torch.where(reset, 0.0, trial_ret)
         if self.config.normalize_obs:
             self.obs_norm.update(obs_buf)
+        if self.config.reward_norm:
+            # The learning signal only: the policy's input (prev_reward in obs_buf) stays raw.
+            buf["reward"] = self.return_scale(buf["reward"], dones)
         feats, _ = self.net.step(self._normalize(raw), h, reset)
         last_value = self.net.value(feats)
         assert actions is not None
@@ -253,8 +258,12 @@ class RL2:
         return {
             "iteration": self.iteration, "env_steps": self.env_steps,
             "trial_return": mean_trial, "trials": trials, **values, "lr": lr,
-            "sps": steps / elapsed,
+            **self._reward_metrics(), "sps": steps / elapsed,
         }  # fmt: skip
+
+    def _reward_metrics(self) -> dict[str, float]:
+        """With --reward-norm, the return std the rewards are divided by (for metrics.csv)."""
+        return {"return_std": float(self.return_scale.std)} if self.config.reward_norm else {}
 
     # --- evaluation ----------------------------------------------------------------------------
     @property
@@ -326,19 +335,23 @@ class RL2:
         return self.rollout_steps * self.config.num_envs
 
     def state_dict(self) -> dict[str, Any]:
-        """Weights, optimizer, observation statistics and counters."""
+        """Weights, optimizer, observation and return statistics, and counters."""
         return {
             "net": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "obs_norm": self.obs_norm.state_dict(),
+            "return_scale": self.return_scale.state_dict(),
             "iteration": self.iteration,
             "env_steps": self.env_steps,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` output."""
+        """Restore :meth:`state_dict` output (checkpoints from before --reward-norm existed have
+        no return statistics; their configs have it off, and the fresh statistics stay unused)."""
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.obs_norm.load_state_dict(state["obs_norm"])
+        if "return_scale" in state:
+            self.return_scale.load_state_dict(state["return_scale"])
         self.iteration = int(state["iteration"])
         self.env_steps = int(state["env_steps"])

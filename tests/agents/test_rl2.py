@@ -1,16 +1,23 @@
-"""RL² learns: a short run on 2-armed bandits beats the random policy by a clear margin."""
+"""RL² learns (a short run on 2-armed bandits beats the random policy by a clear margin), is
+deterministic, resumes exactly, and learns from rewards over a running return std by default."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
-from metarl.agents import preset
+from metarl.agents import config_from_json, preset
 from metarl.agents.rl2 import RL2
+from metarl.config import PRESETS, RL2Config, to_json
 from metarl.envs import family_tasks, make_vector_env
+
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
 
 
 def test_rl2_beats_random_on_two_armed_bandits() -> None:
@@ -77,3 +84,72 @@ def test_longer_evaluation_trials_keep_the_trained_episode_share() -> None:
     # episode k of a 6-episode evaluation reads k / 3, as the agent counted in training
     assert shares == pytest.approx([0, 1 / 3, 2 / 3, 1, 4 / 3, 5 / 3])
     assert agent.adaptation_curve(tasks, 6).returns.shape == (2, 6)
+
+
+WINDY = "examples.windy_line:WindyLine-v0"
+
+
+def _windy_config(**overrides: object) -> RL2Config:
+    return dataclasses.replace(
+        preset("rl2", WINDY), env_kwargs={"horizon": 5}, num_envs=8, minibatches=2,
+        hidden_size=16, device="cpu", **overrides,
+    )  # fmt: skip
+
+
+def test_a_family_without_a_preset_learns_from_rewards_over_the_running_return_std() -> None:
+    config = _windy_config()
+    assert config.reward_norm and not preset("rl2", "nav").reward_norm
+    agent = RL2(config, family_tasks(WINDY, "train", 16, 0))
+    gen = torch.Generator().manual_seed(0)
+    rollout, _ = agent.collect(gen, env_seed=0)
+    raw = RL2(dataclasses.replace(config, reward_norm=False), family_tasks(WINDY, "train", 16, 0))
+    plain, _ = raw.collect(torch.Generator().manual_seed(0), env_seed=0)
+    # same trajectories; the learning rewards are the raw ones over the updated return std,
+    # while the policy's input (the previous reward inside the observation) stays raw
+    assert torch.equal(rollout.obs, plain.obs)
+    assert torch.allclose(rollout.rewards * agent.return_scale.std, plain.rewards, rtol=1e-5)
+    assert float(agent.return_scale.stats.count) > 1  # statistics took in the rollout
+    assert float(raw.return_scale.stats.count) < 1  # off: never touched
+
+
+def test_presets_keep_the_settings_they_were_measured_with() -> None:
+    # the class defaults changed in issue 22 (reward_norm on, lr, ent_coef); every built-in RL²
+    # preset names the values its committed results were trained with
+    measured = {
+        "bandit": (1e-3, 0.01, 1.0), "tabular-mdp": (1e-3, 0.01, 0.1), "nav": (1e-3, 0.0, 0.1),
+        **{f: (3e-4, 0.0, 0.1) for f in ("cheetah-vel", "cheetah-dir", "ant-dir", "ant-goal")},
+    }  # fmt: skip
+    assert {env for agent, env in PRESETS if agent == "rl2"} == set(measured)
+    for env, (lr, ent_coef, reward_scale) in measured.items():
+        config = preset("rl2", env)
+        assert (config.lr, config.ent_coef, config.reward_scale) == (lr, ent_coef, reward_scale)
+        assert config.reward_norm is False, env
+
+
+def test_a_config_json_from_before_reward_norm_loads_with_it_off() -> None:
+    saved = json.loads((RESULTS / "rl2-nav" / "config.json").read_text())
+    assert "reward_norm" not in saved  # written before the field existed
+    assert config_from_json(saved).reward_norm is False
+    assert config_from_json(to_json(_windy_config())).reward_norm is True
+
+
+@pytest.mark.parametrize("reward_norm", [True, False])
+def test_resume_from_a_state_dict_reproduces_the_uninterrupted_run(reward_norm: bool) -> None:
+    config = _windy_config(reward_norm=reward_norm)
+    tasks = family_tasks(WINDY, "train", 16, 0)
+    whole = RL2(config, tasks)
+    rows = [whole.train_iteration() for _ in range(3)]
+    first = RL2(config, tasks)
+    first.train_iteration()
+    buffer = io.BytesIO()
+    torch.save(first.state_dict(), buffer)
+    buffer.seek(0)
+    resumed = RL2(config, tasks)
+    resumed.load_state_dict(torch.load(buffer, weights_only=False))
+    later = [resumed.train_iteration() for _ in range(2)]
+    for a, b in zip(rows[1:], later):
+        assert a | {"sps": 0} == b | {"sps": 0}
+    for pa, pb in zip(whole.net.parameters(), resumed.net.parameters()):
+        assert torch.equal(pa, pb)
+    assert torch.equal(whole.return_scale.std, resumed.return_scale.std)
+    assert ("return_std" in rows[0]) is reward_norm

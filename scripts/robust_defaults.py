@@ -1,0 +1,131 @@
+"""RL²'s bare defaults on families without a preset (issue 22): the example families in examples/.
+
+Each family is trained with nothing but ``--steps`` (and ``--threads``), as a new user would:
+
+    python -m metarl.train --agent rl2 --env examples.<module>:<Id> --steps 2000000 --threads 1 \\
+        --out runs/defaults-<name>
+
+into ``runs/defaults-<name>`` (resumed if it stopped early, reused if finished), then the held-out
+normalized score of every episode of the trial is read from its ``eval/adaptation.json``. The
+``before`` runs repeat the defaults of before issue 22 with flags (``--reward-norm false --lr 3e-4
+--ent-coef 0.01``: exactly the old code path), the evidence that the old defaults fail.
+Writes ``docs/robust_defaults.json`` and prints a markdown table.
+
+    python scripts/robust_defaults.py                        # the three families, 2M env steps
+    python scripts/robust_defaults.py --families windy-line --before
+    python scripts/robust_defaults.py --report               # only read the finished runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from metarl.evaluation import AdaptationCurve
+from metarl.runs import RunDir
+
+FAMILIES = {
+    "windy-line": "examples.windy_line:WindyLine-v0",
+    "corner-grid": "examples.corner_grid:CornerGrid-v0",
+    "mirrored-controls": "examples.mirrored_controls:MirroredControls-v0",
+}
+OLD_DEFAULTS = ["--reward-norm", "false", "--lr", "3e-4", "--ent-coef", "0.01"]  # before issue 22
+TARGET = 0.9  # normalized score at the last episode of the trial (issue 22)
+ROOT = Path(__file__).resolve().parents[1]  # examples/ imports from here, as a user's cwd
+
+
+def run_dir(args: argparse.Namespace, name: str, before: bool) -> Path:
+    """Where the run of ``name`` lives: runs/defaults-<name> (``-before`` for the old ones)."""
+    return Path(args.runs).resolve() / f"defaults-{name}{'-before' if before else ''}"
+
+
+def train_family(args: argparse.Namespace, name: str, before: bool) -> Path:
+    """Train (or resume, or reuse) one family's run with the user's command (``python -m
+    metarl.train`` in the repository root); return its directory."""
+    out = run_dir(args, name, before)
+    if (out / "config.json").exists() and not (out / "checkpoint.pt").exists():
+        shutil.rmtree(out)  # killed before its first checkpoint: nothing to keep
+    if (out / "checkpoint.pt").exists():
+        if _trained_steps(out) >= args.steps and (out / "eval" / "adaptation.json").exists():
+            return out
+        argv = ["--resume", str(out), "--steps", str(args.steps)]
+    else:
+        argv = ["--agent", "rl2", "--env", FAMILIES[name], "--steps", str(args.steps),
+                "--threads", str(args.threads), "--out", str(out),
+                *(OLD_DEFAULTS if before else [])]  # fmt: skip
+    if subprocess.run([sys.executable, "-m", "metarl.train", *argv], cwd=ROOT).returncode != 0:
+        raise SystemExit(f"training failed: {name}")
+    return out
+
+
+def _trained_steps(out: Path) -> int:
+    return int(RunDir(out).load_checkpoint()["agent"]["env_steps"])
+
+
+def result(out: Path, name: str, before: bool) -> dict:
+    """One row: the family, the command's settings, the normalized score of each episode."""
+    curve = AdaptationCurve.load(out / "eval")
+    norm = curve.normalized_mean
+    if norm is None:
+        raise SystemExit(f"{out}: the family states no random/oracle references")
+    low, high = curve.normalized_ci_low, curve.normalized_ci_high
+    assert low is not None and high is not None
+    config = json.loads((out / "config.json").read_text())
+    return {
+        "family": name, "env": FAMILIES[name], "defaults": "before" if before else "now",
+        "run": str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out), "normalized": norm.tolist(),
+        "normalized_ci95": ((high - low) / 2).tolist(), "mean_return": curve.mean.tolist(),
+        "reward_norm": config.get("reward_norm", False), "lr": config["lr"],
+        "ent_coef": config["ent_coef"], "target_met": bool(norm[-1] >= TARGET), **curve.meta,
+    }  # fmt: skip
+
+
+def table(rows: list[dict]) -> str:
+    """The markdown table of BENCHMARKS.md."""
+    lines = [
+        "| family | defaults | episode 1 | last episode | target ≥ 0.9 | env steps | wall |",
+        "|---|---|---:|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        ep = [f"{m:.3f} ± {c:.3f}" for m, c in zip(r["normalized"], r["normalized_ci95"])]
+        wall = r.get("train_wall_time_s", float("nan")) / 60
+        lines.append(
+            f"| {r['family']} | {r['defaults']} | {ep[0]} | **{ep[-1]}** | "
+            f"{'met' if r['target_met'] else 'not met'} | {r['train_env_steps']:,} | "
+            f"{wall:.1f} min |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--families", nargs="*", default=list(FAMILIES), choices=list(FAMILIES))
+    p.add_argument("--steps", type=int, default=2_000_000, help="env steps of each run")
+    p.add_argument("--before", action="store_true", help="also the old defaults' runs")
+    p.add_argument("--report", action="store_true", help="read finished runs, train nothing")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--json", default="docs/robust_defaults.json")
+    args = p.parse_args()
+    rows = []
+    for before in (False, True) if args.before else (False,):
+        for name in args.families:
+            out = run_dir(args, name, before)
+            if not args.report:
+                out = train_family(args, name, before)
+            if (out / "eval" / "adaptation.json").exists():
+                rows.append(result(out, name, before))
+    print(f"RL² bare defaults, held-out normalized score (95% CI), {platform.machine()}, "
+          f"{time.strftime('%Y-%m-%d')}")  # fmt: skip
+    print(table(rows))
+    Path(args.json).write_text(json.dumps(rows, indent=1, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()
