@@ -23,12 +23,12 @@ import classic_bandits  # scripts/ is on sys.path when run as a script
 import torch
 
 from metarl import cli, train
-from metarl.evaluation import AdaptationCurve
+from metarl.evaluation import AdaptationCurve, bootstrap_ci, format_ci
 from metarl.runs import RunDir
 
 TARGETS = {(10, 5): 6.6, (100, 5): 77.9, (100, 10): 82.7}  # paper's RL² minus 1% (issue 3)
 STEPS = {(10, 5): 5_000_000, (100, 5): 30_000_000, (100, 10): 50_000_000}
-SHOWN = ("random", "greedy", "eps-greedy", "ucb1-tuned", "ts", "gittins")
+SHOWN = ("random", "greedy", "eps-greedy", "ucb1-tuned", "thompson", "gittins")
 
 
 def train_setting(n: int, k: int, args: argparse.Namespace) -> tuple[AdaptationCurve, dict]:
@@ -74,9 +74,10 @@ def main() -> None:
         n, k = (int(v) for v in setting.split(","))
         curve, info = train_setting(n, k, args)
         total = curve.total_return()
+        low, high = bootstrap_ci(total)  # the 95% bootstrap interval every curve reports
         classic = classic_bandits.run_setting(n, k, args.tasks, args.seed)["results"]
         rows.append({"n": n, "k": k, "rl2": float(total.mean()),
-                     "rl2_ci95": float(1.96 * total.std() / len(total) ** 0.5),
+                     "rl2_ci_low": float(low), "rl2_ci_high": float(high),
                      "target": TARGETS.get((n, k)), "paper_rl2": classic_bandits.PAPER[(n, k)]["rl2"],
                      "classic": classic, **info})  # fmt: skip
     print(f"mean total reward over {args.tasks} held-out bandits (seed {args.seed}), "
@@ -90,7 +91,8 @@ def main() -> None:
     print("|---" * (len(SHOWN) + 7) + "|")
     for r in rows:
         refs = " | ".join(f"{r['classic'][c]['mean']:.2f}" for c in SHOWN)
-        print(f"| {r['n']}, {r['k']} | {refs} | **{r['rl2']:.2f} ± {r['rl2_ci95']:.2f}** | "
+        rl2 = format_ci(r["rl2"], r["rl2_ci_low"], r["rl2_ci_high"])
+        print(f"| {r['n']}, {r['k']} | {refs} | **{rl2}** | "
               f"{r['paper_rl2']} | {r['target']} | {r['train_env_steps']:,} | "
               f"{r.get('train_wall_time_s', float('nan')) / 60:.1f} min | {r.get('device')} |")  # fmt: skip
     Path(args.json).write_text(json.dumps(rows, indent=1, default=float))

@@ -22,6 +22,7 @@ Bandits (Bernoulli arms, Beta(1, 1) prior, which is the task distribution U[0, 1
 - :class:`ThompsonSampling`: a draw from each arm's Beta posterior, the highest wins;
   ``optimistic=True`` is OTS (Chapelle & Li 2011): ``max(draw, posterior mean)``.
 - :class:`Gittins`: the finite-horizon Gittins index of :func:`gittins_index_table`.
+- :class:`BestArm`: the oracle that knows the arm means and always pulls the best arm.
 
 Tabular MDPs (Dirichlet(1, ..., 1) prior on each ``P(.|s, a)``, ``N(mu0, sigma0²)`` prior on each
 mean reward with known reward noise; the priors are the task distribution of the family):
@@ -34,9 +35,20 @@ mean reward with known reward noise; the priors are the task distribution of the
   by value iteration over the remaining steps of the episode before every step; with probability
   ``epsilon`` a uniformly random action instead. ``myopic=True`` looks no further than the mean
   reward of each action in the current state (no planning; on the RL² paper's MDPs it scores as
-  well as the planner, docs/BENCHMARKS.md).
+  well as the planner, docs/BENCHMARKS.md). ``estimate="empirical"`` acts on the empirical MDP
+  (unvisited pairs pay 0) instead; ``bonus=β > 0`` is BEB (Kolter & Ng 2009), the reward of each
+  pair plus ``β / (1 + n(s, a))``.
+- :class:`OptimisticPSRL` (OPSRL): ``samples`` MDPs drawn from the posterior per episode; each
+  backup takes, per state and action, the best of the samples (Agrawal & Jia 2017).
+- :class:`UCRL2` (Jaksch et al. 2010), episodic: per episode, finite-horizon extended value
+  iteration on the empirical MDP, optimistic within confidence intervals on the rewards and an
+  L1 ball on the transitions (:func:`optimistic_expectation`), both scaled by ``scale``.
+- :class:`MDPOracle`: the optimal policy of the true MDP (finite-horizon value iteration).
 
-Evaluation: :func:`evaluate_bandit` and :func:`evaluate_mdp` step the family's native vector env.
+Evaluation: :func:`evaluate_bandit` and :func:`evaluate_mdp` step the family's native vector env;
+:func:`classic_curve` turns a run into an :class:`~metarl.evaluation.AdaptationCurve` paired with
+RL²'s (x = episode of the trial, a bandit episode being one pull), for every algorithm of
+:data:`CLASSIC_FAMILIES` by name.
 """
 
 from __future__ import annotations
@@ -44,15 +56,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
 
-from metarl.envs import make_vector_env
+from metarl.config import ConfigError
+from metarl.envs import BUILTIN_FAMILIES, Task, make_family, make_vector_env, resolve_env_id
 from metarl.envs.bandit import BanditTask
 from metarl.envs.tabular_mdp import TabularMDPTask
+from metarl.evaluation import AdaptationCurve, build_curve
 
 # --------------------------------------------------------------------------------------------
 # shared helpers
@@ -68,14 +82,6 @@ def argmax_random_ties(values: np.ndarray, rng: np.random.Generator) -> np.ndarr
     ties = values >= best
     u = rng.random(values.shape)
     return np.where(ties, u, -1.0).argmax(axis=-1)
-
-
-def mean_ci(x: np.ndarray, z: float = 1.96) -> tuple[float, float]:
-    """Mean of ``x`` (shape ``(N,)``) and the half-width ``z * std / sqrt(N)`` of its 95% CI."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.size < 2:
-        return float(x.mean()), float("nan")
-    return float(x.mean()), float(z * x.std(ddof=1) / math.sqrt(x.size))
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,7 +177,7 @@ class ThompsonSampling:
         return argmax_random_ties(draw, rng)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)
 def gittins_index_table(
     horizon: int, discount: float = 1.0, grid: int = 1024, chunk: int = 64
 ) -> np.ndarray:
@@ -265,10 +271,21 @@ class Gittins:
         return argmax_random_ties(index, rng)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class BestArm:
+    """The oracle that knows the task: always the arm of the highest mean. ``arms``: int64
+    ``(B,)``, one per task."""
+
+    arms: np.ndarray
+
+    def __call__(self, stats: BanditStats, rng: np.random.Generator) -> np.ndarray:
+        return self.arms
+
+
 BANDIT_POLICIES: dict[str, BanditPolicy] = {
     "random": RandomBandit(),
     "gittins": Gittins(),
-    "ts": ThompsonSampling(),
+    "thompson": ThompsonSampling(),
     "ots": ThompsonSampling(optimistic=True),
     "ucb1": UCB1(),
     "eps-greedy": EpsilonGreedy(epsilon=0.1),
@@ -296,15 +313,18 @@ def evaluate_bandit(
     num_pulls: int,
     rng: np.random.Generator,
     seed: int = 0,
+    **env_kwargs: Any,
 ) -> BanditResult:
     """Run ``policy`` for ``num_pulls`` pulls on every bandit of ``tasks`` at once.
 
-    The rewards come from metarl's native ``BanditVectorEnv`` reset with ``seed`` (sub-env ``i``
-    draws from stream ``seed + i``); ``rng`` drives the policy's own randomness.
+    The rewards come from metarl's native ``BanditVectorEnv`` (``env_kwargs`` are the family's
+    parameters; ``num_arms`` defaults to the tasks' number of arms) reset with ``seed`` (sub-env
+    ``i`` draws from stream ``seed + i``); ``rng`` drives the policy's own randomness.
     """
     tasks = list(tasks)
-    num_arms = len(tasks[0].means)
-    env = make_vector_env("bandit", num_envs=len(tasks), num_arms=num_arms)
+    kwargs = {"num_arms": len(tasks[0].means), **env_kwargs}
+    num_arms = int(kwargs["num_arms"])
+    env = make_vector_env("bandit", num_envs=len(tasks), **kwargs)
     env.reset(seed=seed, options={"tasks": tasks})
     shape = (len(tasks), num_arms)
     successes, failures = np.zeros(shape), np.zeros(shape)
@@ -443,16 +463,8 @@ class RandomMDP:
         return rng.integers(0, posterior.visits.shape[2], size=states.shape[0])
 
 
-@dataclasses.dataclass(frozen=True)
-class PSRL:
-    """Posterior sampling for RL: one posterior MDP per episode, solved over the horizon."""
-
-    def begin_episode(
-        self, posterior: MDPPosterior, horizon: int, rng: np.random.Generator
-    ) -> np.ndarray | None:
-        """Action values ``(B, horizon, S, A)`` of an MDP drawn from the posterior."""
-        rewards, transitions = posterior.sample(rng)
-        return value_iteration(rewards, transitions, horizon)
+class FollowsPlan:
+    """Shared :meth:`act` of the algorithms that plan once per episode: the plan's best action."""
 
     def act(
         self,
@@ -463,10 +475,38 @@ class PSRL:
         horizon: int,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        """The sampled MDP's optimal action, ``(B,)``."""
+        """The action of the highest planned value ``plan[:, step, state]``, ties at random,
+        ``(B,)``."""
         assert plan is not None
         q = plan[np.arange(states.shape[0]), step, states]
         return argmax_random_ties(q, rng)
+
+
+@dataclasses.dataclass(frozen=True)
+class PSRL(FollowsPlan):
+    """Posterior sampling for RL: one posterior MDP per episode, solved over the horizon."""
+
+    def begin_episode(
+        self, posterior: MDPPosterior, horizon: int, rng: np.random.Generator
+    ) -> np.ndarray | None:
+        """Action values ``(B, horizon, S, A)`` of an MDP drawn from the posterior."""
+        rewards, transitions = posterior.sample(rng)
+        return value_iteration(rewards, transitions, horizon)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MDPOracle(FollowsPlan):
+    """The optimal policy of the true MDPs (it knows the task): finite-horizon value iteration
+    on ``rewards`` ``(B, S, A)`` (the mean rewards) and ``transitions`` ``(B, S, A, S)``."""
+
+    rewards: np.ndarray
+    transitions: np.ndarray
+
+    def begin_episode(
+        self, posterior: MDPPosterior, horizon: int, rng: np.random.Generator
+    ) -> np.ndarray | None:
+        """The true MDPs' optimal action values ``(B, horizon, S, A)``."""
+        return value_iteration(self.rewards, self.transitions, horizon)
 
 
 MDP_ESTIMATES = ("posterior", "empirical")
@@ -490,19 +530,25 @@ class MDPGreedy:
     estimate: str = "posterior"
     replan: str = "step"
     myopic: bool = False
+    bonus: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.bonus < 0:
+            raise ValueError(f"bonus must be >= 0, got {self.bonus}")
         if self.estimate not in MDP_ESTIMATES:
             raise ValueError(f"estimate must be one of {MDP_ESTIMATES}, got {self.estimate!r}")
         if self.replan not in MDP_REPLANS:
             raise ValueError(f"replan must be one of {MDP_REPLANS}, got {self.replan!r}")
 
     def rewards(self, posterior: MDPPosterior) -> np.ndarray:
-        """The estimated mean rewards ``(B, S, A)``."""
-        if self.estimate == "posterior":
-            return posterior.mean_rewards()
+        """The estimated mean rewards plus the exploration bonus ``bonus / (1 + visits)``,
+        ``(B, S, A)``."""
         n = posterior.visits
-        return np.where(n > 0, posterior.reward_sums / np.maximum(n, 1.0), 0.0)
+        if self.estimate == "posterior":
+            mean = posterior.mean_rewards()
+        else:
+            mean = np.where(n > 0, posterior.reward_sums / np.maximum(n, 1.0), 0.0)
+        return mean + self.bonus / (1.0 + n) if self.bonus > 0 else mean
 
     def model(self, posterior: MDPPosterior) -> tuple[np.ndarray, np.ndarray]:
         """The estimated rewards ``(B, S, A)`` and transitions ``(B, S, A, S)``."""
@@ -546,9 +592,97 @@ class MDPGreedy:
         return np.where(explore, rng.integers(0, q.shape[-1], size=b), greedy)
 
 
+@dataclasses.dataclass(frozen=True)
+class OptimisticPSRL(FollowsPlan):
+    """OPSRL: ``samples`` posterior MDPs per episode; each backup takes, per state and action,
+    the sample with the highest action value (Agrawal & Jia 2017). ``samples=1`` is PSRL."""
+
+    samples: int = 5
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ValueError(f"samples must be >= 1, got {self.samples}")
+
+    def begin_episode(
+        self, posterior: MDPPosterior, horizon: int, rng: np.random.Generator
+    ) -> np.ndarray | None:
+        """Optimistic action values ``(B, horizon, S, A)`` over the posterior samples."""
+        draws = [posterior.sample(rng) for _ in range(self.samples)]
+        rewards = np.stack([r for r, _ in draws])  # (K, B, S, A)
+        transitions = np.stack([p for _, p in draws])  # (K, B, S, A, S)
+        v = np.zeros(rewards.shape[1:3])
+        qs = []
+        for _ in range(horizon):
+            q = (rewards + (transitions @ v[None, :, None, :, None])[..., 0]).max(axis=0)
+            v = q.max(axis=-1)
+            qs.append(q)
+        return np.stack(qs[::-1], axis=1)
+
+
+def optimistic_expectation(p_hat: np.ndarray, radius: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``max p·v`` over the distributions ``p`` within L1 distance ``radius`` of ``p_hat``.
+
+    ``p_hat``: ``(B, S, A, S)``; ``radius``: ``(B, S, A)``; ``v``: ``(B, S)``. Returns
+    ``(B, S, A)``. The maximizer moves ``min(radius / 2, 1 - p_hat[best])`` of mass onto the state
+    of the highest value, taken from the states of the lowest values first (Jaksch et al. 2010,
+    Fig. 2).
+    """
+    order = np.argsort(v, axis=1)  # ascending values
+    vs = np.take_along_axis(v, order, axis=1)
+    ps = np.take_along_axis(p_hat, order[:, None, None, :], axis=3).copy()
+    add = np.minimum(radius / 2.0, 1.0 - ps[..., -1])
+    ps[..., -1] += add
+    lower = ps[..., :-1]
+    before = np.cumsum(lower, axis=-1) - lower  # mass of the states of lower value
+    ps[..., :-1] = lower - np.clip(add[..., None] - before, 0.0, lower)
+    return (ps * vs[:, None, None, :]).sum(axis=-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class UCRL2(FollowsPlan):
+    """UCRL2 (Jaksch et al. 2010) planned at the start of each episode over its horizon.
+
+    Confidence widths after ``t`` steps of the trial for a pair seen ``n`` times (``n`` counted
+    as at least 1): rewards ``scale * sqrt(7 ln(2 S A t / delta) / (2 n))``, transitions (L1)
+    ``scale * sqrt(14 S ln(2 A t / delta) / n)``; the plan is finite-horizon extended value
+    iteration on the empirical MDP (unvisited pairs: reward 0, uniform transitions).
+    ``scale=1`` is the paper's bound, made for rewards in [0, 1]; the tabular-MDP family's
+    rewards are N(μ, 1), so the scale is a parameter (docs/BENCHMARKS.md tunes it).
+    """
+
+    scale: float = 1.0
+    delta: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.scale < 0 or not 0 < self.delta < 1:
+            raise ValueError(f"need scale >= 0 and 0 < delta < 1, got {self.scale}, {self.delta}")
+
+    def begin_episode(
+        self, posterior: MDPPosterior, horizon: int, rng: np.random.Generator
+    ) -> np.ndarray | None:
+        """Optimistic action values ``(B, horizon, S, A)``."""
+        b, s, a = posterior.visits.shape
+        rewards, transitions = MDPGreedy(estimate="empirical").model(posterior)
+        n = np.maximum(posterior.visits, 1.0)
+        t = np.maximum(posterior.visits.sum(axis=(1, 2)), 1.0)[:, None, None]  # (B, 1, 1)
+        d_r = self.scale * np.sqrt(7.0 * np.log(2.0 * s * a * t / self.delta) / (2.0 * n))
+        d_p = self.scale * np.sqrt(14.0 * s * np.log(2.0 * a * t / self.delta) / n)
+        optimistic = rewards + d_r
+        v = np.zeros((b, s))
+        qs = []
+        for _ in range(horizon):
+            q = optimistic + optimistic_expectation(transitions, d_p, v)
+            v = q.max(axis=-1)
+            qs.append(q)
+        return np.stack(qs[::-1], axis=1)
+
+
 MDP_ALGORITHMS: dict[str, MDPAlgorithm] = {
     "random": RandomMDP(),
     "psrl": PSRL(),
+    "opsrl": OptimisticPSRL(),
+    "ucrl2": UCRL2(),
+    "beb": MDPGreedy(bonus=1.0),
     "eps-greedy": MDPGreedy(epsilon=0.1),
     "greedy": MDPGreedy(),
     "eps-greedy-empirical": MDPGreedy(epsilon=0.1, estimate="empirical", replan="episode"),
@@ -558,8 +692,8 @@ MDP_ALGORITHMS: dict[str, MDPAlgorithm] = {
 """The tabular-MDP algorithms with their default settings. The ``-empirical`` variants plan once
 per episode on the empirical MDP (unvisited pairs pay 0), which is what the RL² paper's greedy and
 ε-greedy columns look like; ``greedy-myopic`` takes the action of the highest posterior-mean
-reward in the current state, with no look-ahead; the others act on the posterior mean,
-replanned every step."""
+reward in the current state, with no look-ahead; the greedy ones and ``beb`` act on the
+posterior mean (``beb`` with the bonus β / (1 + n)), replanned every step."""
 
 
 class MDPResult(NamedTuple):
@@ -579,7 +713,7 @@ def evaluate_mdp(
     num_episodes: int,
     rng: np.random.Generator,
     seed: int = 0,
-    **env_kwargs: float,
+    **env_kwargs: Any,
 ) -> MDPResult:
     """Run ``algorithm`` for ``num_episodes`` episodes on every MDP of ``tasks`` at once.
 
@@ -591,8 +725,10 @@ def evaluate_mdp(
     tasks = list(tasks)
     b = len(tasks)
     s, a = np.asarray(tasks[0].transitions).shape[:2]
-    env = make_vector_env("tabular-mdp", num_envs=b, num_states=s, num_actions=a, **env_kwargs)
+    kwargs = {"num_states": s, "num_actions": a, **env_kwargs}
+    env = make_vector_env("tabular-mdp", num_envs=b, **kwargs)
     fam = env.family
+    s, a = fam.num_states, fam.num_actions
     posterior = MDPPosterior.empty(
         b, s, a, reward_prior_mean=fam.reward_mean_mu, reward_prior_std=fam.reward_mean_sigma,
         reward_noise=fam.reward_noise,
@@ -613,3 +749,176 @@ def evaluate_mdp(
             states = obs.argmax(dim=1).numpy()
     env.close()
     return MDPResult(returns)
+
+
+# --------------------------------------------------------------------------------------------
+# adaptation curves
+
+BANDIT = "bandit"
+TABULAR_MDP = "tabular-mdp"
+POLICY_STREAM = 0xC1A55  # first word of the policies' seed: never a task split's stream
+
+CLASSIC_FAMILIES: dict[str, tuple[str, ...]] = {
+    "random": (BANDIT, TABULAR_MDP),
+    "greedy": (BANDIT, TABULAR_MDP),
+    "eps-greedy": (BANDIT, TABULAR_MDP),
+    "ucb1": (BANDIT,),
+    "thompson": (BANDIT,),
+    "ots": (BANDIT,),
+    "gittins": (BANDIT,),
+    "psrl": (TABULAR_MDP,),
+    "opsrl": (TABULAR_MDP,),
+    "ucrl2": (TABULAR_MDP,),
+    "beb": (TABULAR_MDP,),
+    "greedy-empirical": (TABULAR_MDP,),
+    "eps-greedy-empirical": (TABULAR_MDP,),
+    "greedy-myopic": (TABULAR_MDP,),
+    "oracle": (BANDIT, TABULAR_MDP),
+}
+"""Every classic algorithm → the short names of the families it fits. On a bandit, ``greedy`` and
+``eps-greedy`` act on the Beta(1, 1) posterior means; on a tabular MDP on the posterior-mean MDP
+(the ``-empirical`` ones on the empirical MDP). ``oracle`` knows the task: the best arm, or the
+true MDP's optimal policy (finite-horizon value iteration)."""
+
+
+def algorithms_for(family: str) -> list[str]:
+    """The names of the classic algorithms that fit ``family`` (``bandit`` or ``tabular-mdp``)."""
+    return [name for name, fits in CLASSIC_FAMILIES.items() if family in fits]
+
+
+def classic_family(env: str) -> str:
+    """``bandit`` or ``tabular-mdp``: the family of ``env`` (a short name or a Gymnasium id).
+
+    Raises :class:`~metarl.config.ConfigError` for any other family (the classic algorithms need
+    Bernoulli arms or a tabular MDP) and :class:`~metarl.envs.family.TaskError` for an unknown env.
+    """
+    env_id = resolve_env_id(env)
+    for family in (BANDIT, TABULAR_MDP):
+        if BUILTIN_FAMILIES[family] == env_id:
+            return family
+    raise ConfigError(
+        f"the classic algorithms run on the bandit and tabular-mdp families only, not {env} "
+        f"({env_id}): use an RL baseline such as ppo there"
+    )
+
+
+def classic_algorithm(
+    algo: str, family: str, tasks: Sequence[Task], params: Mapping[str, Any] | None = None
+) -> BanditPolicy | MDPAlgorithm:
+    """The algorithm ``algo`` for ``family`` with its defaults overridden by ``params``.
+
+    ``oracle`` is built from ``tasks`` (it knows them). Raises
+    :class:`~metarl.config.ConfigError` for an algorithm that does not fit the family, an unknown
+    parameter or a bad value, in one line that says what fits.
+    """
+    fits = algorithms_for(family)
+    if algo not in fits:
+        what = "unknown classic algorithm" if algo not in CLASSIC_FAMILIES else "algorithm"
+        raise ConfigError(
+            f"{what} {algo!r} does not fit the {family} family: use one of {', '.join(fits)}"
+        )
+    params = dict(params or {})
+    if algo == "oracle":
+        if params:
+            raise ConfigError(f"oracle has no parameters, got {', '.join(params)}")
+        return _oracle(family, tasks)
+    default = (BANDIT_POLICIES if family == BANDIT else MDP_ALGORITHMS)[algo]
+    names = [f.name for f in dataclasses.fields(default)]  # type: ignore[arg-type]
+    unknown = [k for k in params if k not in names]
+    if unknown:
+        have = ", ".join(names) if names else "none"
+        raise ConfigError(f"{algo} has no parameter {unknown[0]!r}: its parameters are {have}")
+    try:
+        typed = {k: _typed(getattr(default, k), v) for k, v in params.items()}
+        return dataclasses.replace(default, **typed)  # type: ignore[type-var]
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"bad parameter for {algo}: {e}") from None
+
+
+def algorithm_params(algorithm: BanditPolicy | MDPAlgorithm) -> dict[str, Any]:
+    """The settings of an algorithm as a JSON-ready dict (empty for the oracles)."""
+    if isinstance(algorithm, BestArm | MDPOracle):
+        return {}
+    return dataclasses.asdict(algorithm)  # type: ignore[call-overload]
+
+
+def classic_curve(
+    algo: str,
+    env: str,
+    env_kwargs: Mapping[str, Any],
+    tasks: Sequence[Task],
+    episodes_per_trial: int,
+    seed: int,
+    *,
+    params: Mapping[str, Any] | None = None,
+) -> AdaptationCurve:
+    """The adaptation curve of classic algorithm ``algo`` on held-out ``tasks`` of ``env``.
+
+    One trial of ``episodes_per_trial`` episodes per task, as RL² is evaluated: x = episode
+    1..N of the trial; ``env_steps`` = the cumulative env steps (a bandit episode is one pull,
+    so a trial of n pulls is n episodes of 1 step; a tabular-MDP episode is ``horizon`` steps);
+    ``returns`` ``(T, N)`` the return of each task in each episode, so
+    :meth:`~metarl.evaluation.AdaptationCurve.total_return` is the RL² paper's total reward.
+    ``env_kwargs`` are the family's parameters; ``params`` override the algorithm's defaults
+    (e.g. ``{"c": 0.2}`` for ``ucb1``), and ``meta`` records them.
+
+    Deterministic in ``seed``: the env is reset with ``seed`` (sub-env ``i`` reads stream
+    ``seed + i``) and the algorithm's randomness comes from one generator seeded from ``seed``;
+    both depend on the task's position in ``tasks``, so a subset of the tasks gives other draws.
+    """
+    family = classic_family(env)
+    if not isinstance(episodes_per_trial, int) or episodes_per_trial < 1:
+        raise ConfigError(
+            f"episodes_per_trial must be a positive integer, got {episodes_per_trial}"
+        )
+    tasks = list(tasks)
+    if not tasks:
+        raise ConfigError("classic_curve needs at least one task")
+    algorithm = classic_algorithm(algo, family, tasks, params)
+    rng = np.random.default_rng([POLICY_STREAM, seed])
+    fam = make_family(env, **env_kwargs)
+    episodes = np.arange(1, episodes_per_trial + 1, dtype=np.float64)
+    if family == BANDIT:
+        res = evaluate_bandit(algorithm, tasks, episodes_per_trial, rng, seed, **env_kwargs)  # type: ignore[arg-type]
+        returns = res.rewards.astype(np.float64)
+        steps = episodes
+    else:
+        mdp = evaluate_mdp(algorithm, tasks, episodes_per_trial, rng, seed, **env_kwargs)  # type: ignore[arg-type]
+        returns, steps = mdp.episode_returns, episodes * fam.horizon
+    meta = {
+        "algo": algo,
+        "family": family,
+        "params": algorithm_params(algorithm),
+        "episodes_per_trial": episodes_per_trial,
+        "env_kwargs": dict(env_kwargs),
+    }
+    curve = build_curve(
+        agent=algo, env=env, env_id=resolve_env_id(env), family=fam, seed=seed,
+        x_label="episode", x=episodes, env_steps=steps, returns=returns, tasks=tasks, meta=meta,
+    )  # fmt: skip
+    fam.close()
+    return curve
+
+
+def _oracle(family: str, tasks: Sequence[Task]) -> BanditPolicy | MDPAlgorithm:
+    if family == BANDIT:
+        means = np.array([t.means for t in tasks])  # type: ignore[attr-defined]
+        return BestArm(arms=means.argmax(axis=1))
+    rewards = np.array([t.reward_means for t in tasks])  # type: ignore[attr-defined]
+    transitions = np.array([t.transitions for t in tasks])  # type: ignore[attr-defined]
+    return MDPOracle(rewards=rewards, transitions=transitions)
+
+
+def _typed(default: Any, value: Any) -> Any:
+    """``value`` converted to the type of the parameter's default (strings from a CLI too)."""
+    if isinstance(default, bool):
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"expected true or false, got {value!r}")
+    if isinstance(default, int | float) and isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(default, int) and isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"expected an integer, got {value!r}")
+    return type(default)(value)
