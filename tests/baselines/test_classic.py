@@ -472,7 +472,7 @@ def test_curves_pair_with_rl2_on_the_same_tasks(tmp_path: Path) -> None:
     """The env id, tasks, x and env steps are RL²'s, so metarl.compare pairs the two."""
     from metarl.agents.rl2 import RL2, RL2Config
 
-    cfg = RL2Config(env="bandit", env_kwargs={"num_arms": 3}, episodes_per_trial=6, num_envs=4,
+    cfg = RL2Config(env="bandit", env_kwargs={"num_arms": 3}, episodes_per_trial=6, num_envs=4, minibatches=1,
                     hidden_size=8, eval_tasks=12, device="cpu")  # fmt: skip
     tasks = family_tasks("bandit", "test", 12, seed=cfg.seed, num_arms=3)
     rl2 = RL2(cfg, tasks).adaptation_curve(tasks)
