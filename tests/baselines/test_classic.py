@@ -5,6 +5,7 @@ value, the curves' interface and errors, and the Table 1/2 scripts' numbers agai
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -587,3 +588,22 @@ def test_table2_script_is_the_curves_totals(load_script, monkeypatch: pytest.Mon
             assert cell["mean"] == curve.total_return().mean()
             assert (cell["ci_low"], cell["ci_high"]) == tuple(bootstrap_ci(curve.total_return()))
     assert "| 3 | metarl |" in script.markdown(out, [2, 3])
+
+
+def test_the_benchmarks_tables_are_these_curves() -> None:
+    """docs/classic_{bandits,mdps}.json (the numbers of docs/BENCHMARKS.md's Tables 1 and 2) are
+    reproduced exactly by classic_curve on the same tasks and seed: the (10, 5) bandit row and
+    two MDP columns at n = 10."""
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    bandits = json.loads((docs / "classic_bandits.json").read_text())
+    row = next(r for r in bandits["rows"] if (r["n"], r["k"]) == (10, 5))
+    tasks = family_tasks("bandit", "test", bandits["tasks"], seed=bandits["seed"], num_arms=5)
+    for algo in ("random", "gittins", "thompson", "greedy", "oracle"):
+        params = row["results"][algo]["params"]
+        curve = classic_curve(algo, "bandit", {"num_arms": 5}, tasks, 10, 0, params=params)
+        assert curve.total_return().mean() == row["results"][algo]["mean"]
+    mdps = json.loads((docs / "classic_mdps.json").read_text())
+    tasks = family_tasks("tabular-mdp", "test", mdps["tasks"], seed=mdps["seed"])
+    for algo in ("psrl", "greedy-myopic"):
+        curve = classic_curve(algo, "tabular-mdp", {}, tasks, 10, mdps["seed"])
+        assert curve.total_return().mean() == mdps["results"][algo]["totals"]["10"]["mean"]
