@@ -53,6 +53,11 @@ gym.register(
     vector_entry_point="metarl.envs.nav:NavVectorEnv",
 )
 gym.register(
+    "metarl/SparseNav2D-v0",
+    entry_point="metarl.envs.sparse_nav:SparseNavEnv",
+    vector_entry_point="metarl.envs.sparse_nav:SparseNavVectorEnv",
+)
+gym.register(
     "metarl/HalfCheetahVel-v0",
     entry_point="metarl.envs.locomotion:HalfCheetahVelEnv",
     vector_entry_point="metarl.envs.locomotion:HalfCheetahVelVectorEnv",
@@ -77,6 +82,7 @@ BUILTIN_FAMILIES: dict[str, str] = {
     "bandit": "metarl/Bandit-v0",
     "tabular-mdp": "metarl/TabularMDP-v0",
     "nav": "metarl/Nav2D-v0",
+    "sparse-nav": "metarl/SparseNav2D-v0",
     "cheetah-vel": "metarl/HalfCheetahVel-v0",
     "cheetah-dir": "metarl/HalfCheetahDir-v0",
     "ant-dir": "metarl/AntDir-v0",
@@ -162,7 +168,10 @@ def _find_env_id(name: str) -> str:
         try:
             importlib.import_module(module)
         except ImportError as e:
-            raise TaskError(f"cannot import {module!r} for --env {name}: {e}") from None
+            raise TaskError(
+                f"cannot import {module!r} for --env {name}: {e} (run from the folder that holds "
+                "the module, put that folder on PYTHONPATH, or install its package)"
+            ) from None
         if env_id in gym.registry:
             return env_id
         raise TaskError(f"importing {module!r} did not register {env_id!r} with Gymnasium")

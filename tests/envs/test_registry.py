@@ -77,7 +77,7 @@ def test_bad_module_id_and_non_meta_env() -> None:
         resolve_env_id("examples.windy_line:Other-v0")
     with pytest.raises(TaskError, match="CartPole-v1 is not a metarl task family"):
         make_env("CartPole-v1")
-    with pytest.raises(TaskError, match="bad parameter for metarl/Nav2D-v0"):
+    with pytest.raises(TaskError, match="metarl/Nav2D-v0 has no parameter 'speed'"):
         make_env("nav", speed=3)
 
 
