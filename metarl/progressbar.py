@@ -77,6 +77,7 @@ class ProgressReport:
         self.live = self.stream.isatty()
         self._bar: Progress | None = None
         self._started = self._last_line = clock()
+        self._printed: int | None = None
 
     # --- context -----------------------------------------------------------------------------
     def __enter__(self) -> ProgressReport:
@@ -95,7 +96,7 @@ class ProgressReport:
     ) -> None:
         if self._bar is not None:
             self._bar.__exit__(kind, exc, trace)
-        elif kind is None:
+        elif kind is None and self._printed != self.completed:
             self._print_line()
 
     # --- updates -----------------------------------------------------------------------------
@@ -148,7 +149,7 @@ class ProgressReport:
 
     def _print_line(self) -> None:
         print(self.line(), file=self.stream, flush=True)
-        self._last_line = self.clock()
+        self._last_line, self._printed = self.clock(), self.completed
 
 
 class _Counts(ProgressColumn):
