@@ -23,7 +23,7 @@ import shlex
 import time
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -248,10 +248,13 @@ def train(
     run: RunDir,
     state: dict[str, Any] | None,
     log_every: float = DEFAULT_EVERY_S,
+    on_iteration: Callable[[dict[str, float]], None] | None = None,
 ) -> int:
     """Meta-train with a progress report and checkpoints, then evaluate on the held-out tasks.
 
-    An interrupt (Ctrl-C) becomes :class:`metarl.cli.Interrupted` with the command that continues
+    ``on_iteration`` receives each iteration's metrics row (after it is logged, and after the
+    checkpoint of that iteration, if any, is written): how a sweep reports to its scheduler. An
+    interrupt (Ctrl-C) becomes :class:`metarl.cli.Interrupted` with the command that continues
     the run and how much work it redoes."""
     env_id = resolve_env_id(config.env)
     test_tasks = held_out_tasks(config, run, new_run=state is None)
@@ -286,6 +289,8 @@ def train(
                     wall = time.perf_counter() - started
                     run.save_checkpoint({"agent": agent.state_dict(), "wall_time": wall})
                     saved = agent.env_steps
+                if on_iteration is not None:
+                    on_iteration(row)
     except KeyboardInterrupt:
         raise cli.Interrupted(interrupt_message(run, saved, agent.env_steps, config)) from None
     finally:
