@@ -6,8 +6,8 @@ scales them by a gain, none of which the agent is told: it has to work out from 
 how its actions move it, then steer. The hidden part is the dynamics, not the goal (unlike
 windy-line, whose target is hidden)::
 
-    python -m metarl.envs examples.mirrored_controls:MirroredControls-v0
-    python -m metarl.train --agent rl2 --env examples.mirrored_controls:MirroredControls-v0
+    python -m metarl.envs examples.mirrored_controls:MirroredControls-v1
+    python -m metarl.train --agent rl2 --env examples.mirrored_controls:MirroredControls-v1
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from gymnasium import spaces
 
 from metarl.envs.family import MetaEnv, Task, TaskError, check_positive, check_range
 
-ENV_ID = "MirroredControls-v0"
+ENV_ID = "MirroredControls-v1"  # v0 had no last move in the observation
 BOUND = 2.0  # positions stay in [-BOUND, BOUND]^2
 _REFERENCE_EPISODES = 512  # episodes (goals) behind each reference return
 
@@ -43,9 +43,10 @@ class MirroredControlsEnv(MetaEnv[MirroredControlsTask]):
         gain_range: gains are drawn ~ U[gain_range].
         horizon: steps per episode; the env truncates by itself.
 
-    Observation: float32 (4,): the position and the episode's goal, each (x, y). The start is
-    the origin; the goal is uniform in [-1, 1]^2, drawn from the env's counter-based stream (two
-    draws per reset). Action: ``Box(-1, 1, (2,))`` (clipped to it). Reward: minus the Euclidean
+    Observation: float32 (6,): the position, the last move (zero at the start: the point's
+    velocity, which shows how the last action came out) and the episode's goal, each (x, y).
+    The start is the origin; the goal is uniform in [-1, 1]^2, drawn from the env's counter-based
+    stream (two draws per reset). Action: ``Box(-1, 1, (2,))`` (clipped to it). Reward: minus the Euclidean
     distance to the goal after the move.
     """
 
@@ -66,10 +67,11 @@ class MirroredControlsEnv(MetaEnv[MirroredControlsTask]):
         check_positive("gain_range low", low)
         self.max_step, self.gain_range, self.horizon = float(max_step), (low, high), int(horizon)
         self.render_mode = render_mode
-        self.observation_space = spaces.Box(-BOUND, BOUND, shape=(4,), dtype=np.float32)
+        self.observation_space = spaces.Box(-BOUND, BOUND, shape=(6,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
         self._task = MirroredControlsTask(1.0, 1.0, 1.0)
         self._pos = np.zeros(2, dtype=np.float32)
+        self._move = np.zeros(2, dtype=np.float32)
         self._goal = np.zeros(2, dtype=np.float32)
 
     def parameters(self) -> dict[str, Any]:
@@ -125,11 +127,12 @@ class MirroredControlsEnv(MetaEnv[MirroredControlsTask]):
         return float(total.mean())
 
     def _obs(self) -> np.ndarray:
-        return np.concatenate([self._pos, self._goal]).astype(np.float32)
+        return np.concatenate([self._pos, self._move, self._goal]).astype(np.float32)
 
     def _reset_task_state(self) -> np.ndarray:
         """Start at the origin with a new goal; ``MetaEnv.reset`` calls this."""
         self._pos = np.zeros(2, dtype=np.float32)
+        self._move = np.zeros(2, dtype=np.float32)
         self._goal = (2.0 * self._uniforms(2) - 1.0).astype(np.float32)
         return self._obs()
 
@@ -140,9 +143,8 @@ class MirroredControlsEnv(MetaEnv[MirroredControlsTask]):
             raise TaskError(f"action must be 2 finite numbers (x, y), got {action!r}")
         task = self.task
         scale = np.array([task.sign_x, task.sign_y], dtype=np.float32) * task.gain * self.max_step
-        self._pos = np.clip(self._pos + scale * np.clip(a, -1.0, 1.0), -BOUND, BOUND).astype(
-            np.float32
-        )
+        pos = np.clip(self._pos + scale * np.clip(a, -1.0, 1.0), -BOUND, BOUND).astype(np.float32)
+        self._pos, self._move = pos, pos - self._pos
         reward = -float(np.linalg.norm(self._pos - self._goal))
         self._t += 1
         return self._obs(), reward, False, self._t >= self.horizon, {}

@@ -8,7 +8,7 @@ Each family is trained with nothing but ``--steps`` (and ``--threads``), as a ne
 into ``runs/defaults-<name>`` (resumed if it stopped early, reused if finished), then the held-out
 normalized score of every episode of the trial is read from its ``eval/adaptation.json``. The
 ``before`` runs repeat the defaults of before issue 22 with flags (``--reward-norm false --lr 3e-4
---ent-coef 0.01``: exactly the old code path), the evidence that the old defaults fail.
+--ent-coef 0.01 --minibatches 4``: exactly the old code path), the evidence that they fail.
 Writes ``docs/robust_defaults.json`` and prints a markdown table.
 
     python scripts/robust_defaults.py                        # the three families, 2M env steps
@@ -33,9 +33,19 @@ from metarl.runs import RunDir
 FAMILIES = {
     "windy-line": "examples.windy_line:WindyLine-v0",
     "corner-grid": "examples.corner_grid:CornerGrid-v0",
-    "mirrored-controls": "examples.mirrored_controls:MirroredControls-v0",
+    "mirrored-controls": "examples.mirrored_controls:MirroredControls-v1",
 }
-OLD_DEFAULTS = ["--reward-norm", "false", "--lr", "3e-4", "--ent-coef", "0.01"]  # before issue 22
+# The class defaults before issue 22, as flags: exactly the old code path.
+OLD_DEFAULTS = [
+    "--reward-norm",
+    "false",
+    "--lr",
+    "3e-4",
+    "--ent-coef",
+    "0.01",
+    "--minibatches",
+    "4",
+]
 TARGET = 0.9  # normalized score at the last episode of the trial (issue 22)
 ROOT = Path(__file__).resolve().parents[1]  # examples/ imports from here, as a user's cwd
 
@@ -78,7 +88,7 @@ def result(out: Path, name: str, before: bool) -> dict:
     assert low is not None and high is not None
     config = json.loads((out / "config.json").read_text())
     return {
-        "family": name, "env": FAMILIES[name], "defaults": "before" if before else "now",
+        "family": name, "env": config["env"], "defaults": "before" if before else "now",
         "run": str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out), "normalized": norm.tolist(),
         "normalized_ci95": ((high - low) / 2).tolist(), "mean_return": curve.mean.tolist(),
         "reward_norm": config.get("reward_norm", False), "lr": config["lr"],

@@ -21,7 +21,7 @@ from metarl.envs.family import TaskError, tasks_from_json, tasks_to_json
 from metarl.evaluation import AdaptationCurve
 
 CORNER = "examples.corner_grid:CornerGrid-v0"
-MIRROR = "examples.mirrored_controls:MirroredControls-v0"
+MIRROR = "examples.mirrored_controls:MirroredControls-v1"
 WINDY = "examples.windy_line:WindyLine-v0"
 NEW = (CORNER, MIRROR)
 
@@ -94,7 +94,8 @@ def test_mirrored_controls_moves_by_the_hidden_signs_and_gain() -> None:
     obs, _ = env.reset(seed=0)
     obs, reward, *_ = env.step(np.array([1.0, 1.0], dtype=np.float32))
     assert obs[:2] == pytest.approx([-0.1, 0.1])  # x mirrored, both at half of max_step 0.2
-    assert reward == pytest.approx(-np.linalg.norm(obs[:2] - obs[2:]))
+    assert obs[2:4] == pytest.approx([-0.1, 0.1])  # the last move, seen
+    assert reward == pytest.approx(-np.linalg.norm(obs[:2] - obs[4:]))
     task = MirroredControlsTask(1.0, -1.0, 1.2)
     assert env.oracle_return(task) > -2.0 > -10.0 > env.random_return(task)
     assert env.oracle_return(task) == env.oracle_return(task)  # seeded: a fixed reference

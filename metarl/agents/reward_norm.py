@@ -11,6 +11,14 @@ and the trial length, which is what the shared value loss and the gradient clip 
 Unlike ``VecNormalize``, which updates its statistics at every step, the statistics here take in
 all ``T x N`` returns of a rollout at once and then scale the whole rollout, so one PPO update sees
 one consistent scale (and the rollout loop has no extra per-step work).
+
+Only the learning signal is scaled; the reward that RL²'s policy reads as input (the previous
+reward in the trial observation) stays raw. The scale moves during training, so a scaled input
+would change meaning under the policy (the same reward read as a different number from one
+iteration to the next), undoing what the memory has learnt to infer from it; and a raw input is
+the same in training, in evaluation and after a resume, with no statistics to carry into them.
+Where a family's raw rewards are too large for the network's input, ``--normalize-obs`` scales
+the whole input, reward included, with statistics that evaluation uses as they were.
 """
 
 from __future__ import annotations

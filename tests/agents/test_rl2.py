@@ -113,16 +113,17 @@ def test_a_family_without_a_preset_learns_from_rewards_over_the_running_return_s
 
 
 def test_presets_keep_the_settings_they_were_measured_with() -> None:
-    # the class defaults changed in issue 22 (reward_norm on, lr, ent_coef); every built-in RL²
-    # preset names the values its committed results were trained with
+    # the class defaults changed in issue 22 (reward_norm on, lr, ent_coef, minibatches); every
+    # built-in RL² preset names the values its committed results were trained with
     measured = {
-        "bandit": (1e-3, 0.01, 1.0), "tabular-mdp": (1e-3, 0.01, 0.1), "nav": (1e-3, 0.0, 0.1),
-        **{f: (3e-4, 0.0, 0.1) for f in ("cheetah-vel", "cheetah-dir", "ant-dir", "ant-goal")},
+        "bandit": (1e-3, 0.01, 1.0, 16), "tabular-mdp": (1e-3, 0.01, 0.1, 16),
+        "nav": (1e-3, 0.0, 0.1, 4),
+        **{f: (3e-4, 0.0, 0.1, 8) for f in ("cheetah-vel", "cheetah-dir", "ant-dir", "ant-goal")},
     }  # fmt: skip
     assert {env for agent, env in PRESETS if agent == "rl2"} == set(measured)
-    for env, (lr, ent_coef, reward_scale) in measured.items():
+    for env, settings in measured.items():
         config = preset("rl2", env)
-        assert (config.lr, config.ent_coef, config.reward_scale) == (lr, ent_coef, reward_scale)
+        assert (config.lr, config.ent_coef, config.reward_scale, config.minibatches) == settings
         assert config.reward_norm is False, env
 
 
