@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,6 +26,34 @@ class Interrupted(Exception):
     """Ctrl-C in long work; the message says what was kept and the command that goes on."""
 
 
+class Terminated(Exception):
+    """SIGTERM honoured at the end of an iteration, after a checkpoint; the message says how to
+    go on."""
+
+
+class StopSignal:
+    """While active, SIGTERM (what a cluster scheduler sends before it kills) sets
+    :attr:`requested` instead of killing the process, so long work can checkpoint and stop at
+    its next safe point. Outside the main thread (where no handler can be set) it does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> StopSignal:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+
 def fail(message: str, status: int = 2) -> NoReturn:
     """Print ``error: message`` to stderr and exit with ``status``."""
     print(f"error: {message}", file=sys.stderr)
@@ -40,6 +70,8 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
         fail(str(e), status=1)
     except Interrupted as e:
         fail(str(e), status=130)
+    except Terminated as e:
+        fail(str(e), status=143)
     except KeyboardInterrupt:
         fail("interrupted: nothing written before was lost", status=130)
 

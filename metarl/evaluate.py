@@ -49,7 +49,7 @@ def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[
     else:  # a copy without tasks.json (15 MB for 1000 MDPs): the seed draws them again
         tasks = held_out_tasks(config, run)
     agent = make_agent(config, tasks)
-    agent.load_state_dict(state["agent"])
+    run.restore(agent, state)
     return run, tasks, agent
 
 

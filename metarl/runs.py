@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,11 @@ def default_run_dir(name: str, env: str, seed: int) -> str:
 
 def _write_json(path: Path, data: Any) -> None:
     text = json.dumps(data, indent=1)
-    atomic_write(path, lambda f: f.write(text.encode()))
+    try:
+        atomic_write(path, lambda f: f.write(text.encode()))
+    except OSError as e:  # disk full, a read-only folder: the earlier file is kept
+        raise RunError(f"cannot write {path} ({e.strerror or e}): free space or fix the folder, "
+                       "then run the command again") from None  # fmt: skip
 
 
 class RunDir:
@@ -104,7 +109,32 @@ class RunDir:
         """Write checkpoint.pt atomically: a crash leaves the previous one intact."""
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        atomic_write(self.path / CHECKPOINT, lambda f: f.write(buffer.getvalue()))
+        try:
+            atomic_write(self.path / CHECKPOINT, lambda f: f.write(buffer.getvalue()))
+        except OSError as e:  # disk full, quota, a folder gone read-only
+            kept = "the previous checkpoint is intact" if self.has_checkpoint() else "no checkpoint"
+            raise RunError(
+                f"cannot write {self.path / CHECKPOINT} ({e.strerror or e}): {kept}; free space "
+                f"(or fix the folder) and continue with `python -m metarl.train --resume "
+                f"{shlex.quote(str(self.path))}`"
+            ) from None
+
+    def has_checkpoint(self) -> bool:
+        """Whether checkpoint.pt is there."""
+        return (self.path / CHECKPOINT).is_file()
+
+    def restore(self, agent: Any, state: dict[str, Any]) -> None:
+        """Load ``state["agent"]`` (a :meth:`load_checkpoint` result) into ``agent``; a checkpoint
+        that does not fit the agent (another metarl version, an edited config.json) is a
+        :class:`RunError`, not a traceback from ``load_state_dict``."""
+        try:
+            agent.load_state_dict(state["agent"])
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as e:
+            first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+            raise RunError(
+                f"{self.path / CHECKPOINT} does not fit the run's config.json ({first}): it was "
+                "written by another metarl version or config; use that version, or start a new run"
+            ) from None
 
     def load_checkpoint(self) -> dict[str, Any]:
         """The last checkpoint, on the CPU; :class:`RunError` if missing or corrupt."""

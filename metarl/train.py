@@ -184,7 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         state = None
     if args.log_every <= 0:
         raise ConfigError(f"--log-every must be a positive number of seconds, got {args.log_every}")
-    return train(agent, config, run, state, log_every=args.log_every)
+    with cli.StopSignal() as stop:
+        return train(agent, config, run, state, log_every=args.log_every,
+                     stop=lambda: stop.requested)  # fmt: skip
 
 
 def _agent_and_run(argv: Sequence[str] | None) -> tuple[str, RunDir | None]:
@@ -249,13 +251,15 @@ def train(
     state: dict[str, Any] | None,
     log_every: float = DEFAULT_EVERY_S,
     on_iteration: Callable[[dict[str, float]], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> int:
     """Meta-train with a progress report and checkpoints, then evaluate on the held-out tasks.
 
     ``on_iteration`` receives each iteration's metrics row (after it is logged, and after the
     checkpoint of that iteration, if any, is written): how a sweep reports to its scheduler. An
     interrupt (Ctrl-C) becomes :class:`metarl.cli.Interrupted` with the command that continues
-    the run and how much work it redoes."""
+    the run and how much work it redoes. ``stop`` is asked after every iteration (the CLI's: a
+    SIGTERM came); when it says yes, training checkpoints and raises :class:`cli.Terminated`."""
     env_id = resolve_env_id(config.env)
     test_tasks = held_out_tasks(config, run, new_run=state is None)
     train_tasks = family_tasks(
@@ -263,7 +267,7 @@ def train(
     )
     agent: MetaLearner = make_agent(config, train_tasks)
     if state is not None:
-        agent.load_state_dict(state["agent"])
+        run.restore(agent, state)
     metrics = run.metrics_log(agent.iteration)
     board = run.tensorboard(agent.iteration)
     started = time.perf_counter() - (state or {}).get("wall_time", 0.0)
@@ -291,6 +295,15 @@ def train(
                     saved = agent.env_steps
                 if on_iteration is not None:
                     on_iteration(row)
+                if stop is not None and stop() and not done:
+                    if saved != agent.env_steps:
+                        wall = time.perf_counter() - started
+                        run.save_checkpoint({"agent": agent.state_dict(), "wall_time": wall})
+                    raise cli.Terminated(
+                        f"terminated (SIGTERM) at {agent.env_steps:,} of {config.steps:,} env "
+                        "steps, checkpoint written: continue with `python -m metarl.train "
+                        f"--resume {shlex.quote(str(run.path))}`"
+                    )
     except KeyboardInterrupt:
         raise cli.Interrupted(interrupt_message(run, saved, agent.env_steps, config)) from None
     finally:
