@@ -18,8 +18,9 @@ Two kinds implement the interface:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -331,15 +332,33 @@ class GymTaskVectorEnv(TaskVectorEnv):
         """Reset all sub-envs, or those in ``options["reset_mask"]``."""
         mask = self._apply_reset_options(options)
         gym_options = {} if mask is None else {"reset_mask": mask.cpu().numpy()}
-        obs, info = self.env.reset(seed=seed, options=gym_options)
+        with self._worker_deaths():
+            obs, info = self.env.reset(seed=seed, options=gym_options)
         return self._to_tensor(obs, torch.float32), info
+
+    @contextlib.contextmanager
+    def _worker_deaths(self) -> Iterator[None]:
+        """A worker of the async env that died (the family crashed its process: a segfault, an
+        ``os._exit``, the OOM killer) becomes a :class:`TaskError` at once, never a hang; the
+        other workers are stopped."""
+        try:
+            yield
+        except (EOFError, BrokenPipeError, ConnectionError) as e:
+            with contextlib.suppress(Exception):
+                self.env.close(terminate=True)
+            raise TaskError(
+                f"a worker process of the async vector env of {type(self.family).__name__} died "
+                f"({type(e).__name__}): the family crashed its process; run it with mode='sync' "
+                "to see the family's own error"
+            ) from None
 
     def step(
         self, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
         """One step of every sub-env; ``info["final_obs"]`` as in the native envs."""
         acts = torch.as_tensor(actions).cpu().numpy()
-        obs, reward, terminated, truncated, info = self.env.step(acts)
+        with self._worker_deaths():
+            obs, reward, terminated, truncated, info = self.env.step(acts)
         obs_t = self._to_tensor(obs, torch.float32)
         done = np.logical_or(terminated, truncated)
         final = obs_t.clone()
