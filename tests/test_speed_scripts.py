@@ -61,3 +61,13 @@ def test_bench_maml_times_each_variant_and_writes_its_json(tmp_path: Path) -> No
     assert [r["variant"] for r in data["rows"]] == ["trpo-2nd", "ppo"]
     assert all(r["median_s"] > 0 and 0 < r["env_steps_per_iteration"] <= 800 for r in data["rows"])
     assert data["peer_seconds_per_iteration"] == 2.5 and "faster" in result.stdout
+
+
+def test_bench_memory_samples_rss_through_a_run(tmp_path: Path) -> None:
+    out = tmp_path / "mem.json"
+    result = run_script("bench_memory.py", "--env", "bandit", "--steps", "30k", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    steps = [s["env_steps"] for s in data["samples"]]
+    assert steps == sorted(steps) and steps[-1] >= 30_000 and data["rss_mib_at_10pct"] > 0
+    assert data["ratio"] == data["rss_mib_at_100pct"] / data["rss_mib_at_10pct"]
