@@ -1,0 +1,247 @@
+"""``python -m metarl.baselines``: a baseline's adaptation curve on a meta-learner's held-out tasks.
+
+    python -m metarl.baselines --algo ppo --env nav          # SB3 PPO from scratch per task
+    python -m metarl.baselines --algo sac --env cheetah-vel --steps 50k --eval-tasks 5
+    python -m metarl.baselines --algo multitask --env cheetah-dir
+    python -m metarl.baselines --algo recurrent-ppo --env bandit
+    python -m metarl.baselines --algo gittins --env bandit
+    python -m metarl.baselines --resume runs/ppo-nav-0       # finish the held-out tasks left
+
+The held-out tasks are exactly a ``metarl.train`` run's with the same ``--env``,
+``--env-kwargs``, ``--seed`` and ``--eval-tasks`` (the defaults are the rl2 preset's), so
+``python -m metarl.compare runs/rl2-nav-0 runs/ppo-nav-0`` pairs them task by task. The run
+directory (``--out``, default ``runs/<algo>-<env>-<seed>``) gets config.json, tasks.json,
+``tasks/task-NNNN.json`` (each held-out task's result as it finishes; ``--resume`` skips them) and
+eval/adaptation.{json,csv,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import json
+import shlex
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from metarl import cli
+from metarl.agents import preset
+from metarl.baselines import BaselineSpec, baseline_spec, baselines
+from metarl.baselines.config import FAMILY_STEPS, OTHER_FAMILY_STEPS, BaselineConfig
+from metarl.config import ConfigError, field_docs
+from metarl.envs import Task, family_tasks, make_family, resolve_env_id, tasks_to_json
+from metarl.envs.vector import resolve_device
+from metarl.evaluation import summary_table
+from metarl.progressbar import DEFAULT_EVERY_S
+from metarl.runs import CONFIG, EVAL, TASKS, RunDir, RunError, default_run_dir
+from metarl.train import short_name
+
+RESUME_OVERRIDES = ("device", "threads")
+"""What a --resume may change: where and how fast it runs, not what it computes."""
+USED: dict[str, tuple[str, ...]] = {
+    "scratch": ("steps", "eval_episodes", "deterministic", "num_envs", "algo_kwargs"),
+    "multitask": ("steps", "pretrain_steps", "train_tasks", "eval_episodes", "deterministic",
+                  "num_envs", "algo_kwargs"),
+    "trial": ("pretrain_steps", "train_tasks", "episodes_per_trial", "deterministic", "num_envs",
+              "algo_kwargs"),
+    "classic": ("episodes_per_trial", "algo_kwargs"),
+}  # fmt: skip
+"""The fields of BaselineConfig each kind of baseline reads (besides env, seed, eval_tasks...)."""
+_COMMON = ("algo", "env", "env_kwargs", "seed", "eval_tasks", "device", "threads")
+_BOOL = ("deterministic",)
+_DICT = ("env_kwargs", "algo_kwargs")
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def build_parser() -> cli.ArgumentParser:
+    """One flag per field of :class:`BaselineConfig` (its docstring is the help), plus --out,
+    --resume and --log-every."""
+    p = cli.ArgumentParser(
+        prog="python -m metarl.baselines",
+        description="Evaluate a baseline (SB3 from scratch, a task-blind multi-task policy, "
+        "RecurrentPPO on RL² trials, a classic bandit/MDP algorithm) on the held-out tasks of a "
+        "metarl.train run with the same --env, --env-kwargs, --seed and --eval-tasks, and write "
+        "the same adaptation curve files. Algorithms: "
+        + "; ".join(f"{name}: {spec.summary}" for name, spec in baselines().items()),
+    )
+    p.add_argument("--out", default=None, help="run directory (default runs/<algo>-<env>-<seed>)")
+    p.add_argument("--resume", default=None, metavar="DIR",
+                   help="finish the run in DIR (its finished held-out tasks are kept); only "
+                   f"{', '.join('--' + k for k in RESUME_OVERRIDES)} may change")  # fmt: skip
+    p.add_argument("--log-every", type=float, default=DEFAULT_EVERY_S, metavar="SECONDS",
+                   help="when output is not a terminal, print a plain progress line every "
+                   f"SECONDS (default {DEFAULT_EVERY_S:g})")  # fmt: skip
+    p.add_argument("--print-config", action="store_true",
+                   help="print the resolved config as JSON and exit; writes nothing")  # fmt: skip
+    docs = field_docs(BaselineConfig)
+    hints = typing.get_type_hints(BaselineConfig)
+    for field in dataclasses.fields(BaselineConfig):
+        flag = f"--{field.name.replace('_', '-')}"
+        text = docs.get(field.name, "").replace("%", "%%")
+        if field.name in _DICT:
+            p.add_argument(flag, nargs="*", default=None, metavar="KEY=VALUE", help=text)
+        elif field.name in _BOOL:
+            p.add_argument(flag, type=_bool, default=None, help=text)
+        elif hints[field.name] is int and field.name != "seed":
+            p.add_argument(flag, type=cli.parse_count, default=None, help=text)
+        else:
+            p.add_argument(flag, type=hints[field.name], default=None, help=text)
+    return p
+
+
+def resolve_config(args: argparse.Namespace) -> tuple[BaselineConfig, BaselineSpec]:
+    """The config of a new run: the flags given, the rl2 preset of the family for the held-out
+    tasks, trials and budgets, the family's defaults for the rest."""
+    env = short_name(args.env or "nav")
+    rl2 = preset("rl2", env)
+    env_kwargs = {**rl2.env_kwargs, **cli.env_kwargs(env, args.env_kwargs or [])}
+    family = make_family(env, **env_kwargs)
+    action_space = family.action_space
+    family.close()
+    algo = args.algo or "ppo"
+    spec = baseline_spec(algo, env, action_space)
+    used = USED[spec.kind]
+    unused = [f for f in dataclasses.fields(BaselineConfig)
+              if f.name not in (*_COMMON, *used) and getattr(args, f.name) is not None]  # fmt: skip
+    if unused:
+        flag = "--" + unused[0].name.replace("_", "-")
+        raise ConfigError(f"{flag} has no effect on --algo {algo} ({spec.kind} baseline): drop it")
+    get = lambda name, default: getattr(args, name) or default  # noqa: E731
+    trial = spec.kind in ("trial", "classic")
+    config = BaselineConfig(
+        algo=algo, env=env, env_kwargs=env_kwargs,
+        seed=rl2.seed if args.seed is None else args.seed,
+        eval_tasks=get("eval_tasks", rl2.eval_tasks),
+        steps=get("steps", FAMILY_STEPS.get(env, OTHER_FAMILY_STEPS)) if "steps" in used else 0,
+        pretrain_steps=get("pretrain_steps", rl2.steps) if "pretrain_steps" in used else 0,
+        train_tasks=get("train_tasks", rl2.train_tasks) if "train_tasks" in used else 0,
+        episodes_per_trial=get("episodes_per_trial", rl2.episodes_per_trial) if trial else 0,
+        eval_episodes=get("eval_episodes", BaselineConfig.eval_episodes),
+        deterministic=bool(args.deterministic),
+        num_envs=get("num_envs", 16 if spec.kind == "trial" else 1) if "num_envs" in used else 0,
+        algo_kwargs=cli.parse_kwargs(args.algo_kwargs or [], "--algo-kwargs"),
+        device=get("device", BaselineConfig.device),
+        threads=get("threads", 0),
+    )  # fmt: skip
+    config.validate()
+    check_algo_kwargs(config, spec)
+    return config, spec
+
+
+def check_algo_kwargs(config: BaselineConfig, spec: BaselineSpec) -> None:
+    """Refuse ``--algo-kwargs`` that the algorithm does not take before anything is written."""
+    if not config.algo_kwargs:
+        return
+    if spec.kind == "classic":
+        from metarl.baselines.classic import classic_algorithm, classic_family
+
+        classic_algorithm(config.algo, classic_family(config.env), [], config.algo_kwargs)
+        return
+    from metarl.baselines import scratch
+
+    if spec.kind == "trial":
+        from sb3_contrib import RecurrentPPO as cls
+    else:
+        cls = scratch.sb3_class("ppo" if spec.kind == "multitask" else config.algo)
+    takes = set(inspect.signature(cls.__init__).parameters) - {"self", "policy", "env"}
+    extra = () if spec.kind == "trial" else scratch.WRAPPER_KEYS
+    unknown = [k for k in config.algo_kwargs if k not in takes and k not in extra]
+    if unknown:
+        raise ConfigError(f"--algo-kwargs {unknown[0]}: {cls.__name__} has no such argument; it "
+                          f"takes {', '.join(sorted(takes | set(extra)))}")  # fmt: skip
+
+
+def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, BaselineSpec]:
+    """The run to resume, its config (with the --device/--threads given) and spec."""
+    run = RunDir.open(args.resume)
+    fixed = [k for k, v in vars(args).items()
+             if v is not None and k not in ("resume", "log_every", "print_config",
+                                            *RESUME_OVERRIDES)]  # fmt: skip
+    if fixed:
+        flag = "--" + fixed[0].replace("_", "-")
+        raise ConfigError(f"{flag} cannot change on --resume (the run's config.json fixes it); "
+                          f"only --device and --threads can: drop it, or start a new run with "
+                          "--out")  # fmt: skip
+    try:
+        config = BaselineConfig.load(run.path / CONFIG)
+    except (OSError, ValueError, TypeError) as e:
+        raise RunError(f"{run.path / CONFIG} is not a readable baseline config ({e})") from None
+    extra = {k: getattr(args, k) for k in RESUME_OVERRIDES if getattr(args, k) is not None}
+    config = dataclasses.replace(config, **extra)
+    config.validate()
+    family = make_family(config.env, **config.env_kwargs)
+    spec = baseline_spec(config.algo, config.env, family.action_space)
+    family.close()
+    if extra:
+        run.save_config(config)
+    return run, config, spec
+
+
+def held_out_tasks(config: BaselineConfig, run: RunDir) -> list[Task]:
+    """``config.eval_tasks`` tasks of the test split of ``config.seed``: metarl.train's. They
+    go to tasks.json; a tasks.json that holds others (an edited run) is refused."""
+    tasks = family_tasks(config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs)
+    if run.has_tasks():
+        saved = json.loads((run.path / TASKS).read_text()).get("tasks")
+        if saved != tasks_to_json(tasks):
+            raise RunError(f"{run.path / TASKS} holds other tasks than config.json's seed draws: "
+                           "delete it to draw them again")  # fmt: skip
+    else:
+        run.save_tasks(resolve_env_id(config.env), config.seed, tasks)
+    return tasks
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m metarl.baselines``."""
+    args = build_parser().parse_args(argv)
+    if args.log_every <= 0:
+        raise ConfigError(f"--log-every must be a positive number of seconds, got {args.log_every}")
+    if args.resume:
+        run, config, spec = load_resumed(args)
+        if args.print_config:
+            return _print_config(config)
+    else:
+        config, spec = resolve_config(args)
+        if args.device is not None:
+            resolve_device(config.device)  # --device cuda without CUDA: one line
+        if args.print_config:
+            return _print_config(config)
+        run = RunDir.create(args.out or default_run_dir(config.algo, config.env, config.seed),
+                            config)  # fmt: skip
+    tasks = held_out_tasks(config, run)
+    torch.set_num_threads(1)  # as in every worker: more threads only contend (and give other sums)
+    print(f"metarl.baselines: {config.algo} on {resolve_env_id(config.env)} "
+          f"({config.env_kwargs or 'defaults'}), {len(tasks)} held-out tasks, "
+          f"{config.workers()} worker(s) -> {run.path}")  # fmt: skip
+    try:
+        curve = spec.curve_function()(config, run.path, tasks, args.log_every)
+    except KeyboardInterrupt:
+        path = shlex.quote(str(run.path))
+        raise cli.Interrupted(
+            f"interrupted; the held-out tasks finished so far are kept in {path}/tasks: continue "
+            f"with `python -m metarl.baselines --resume {path}`"
+        ) from None
+    saved = curve.save(run.path / EVAL)
+    print(summary_table(curve))
+    print(f"adaptation curve: {saved} (plot: {Path(saved).with_suffix('.png')})")
+    return 0
+
+
+def _print_config(config: BaselineConfig) -> int:
+    print(json.dumps(config.to_json(), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run_main(main, None))
