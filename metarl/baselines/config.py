@@ -33,7 +33,7 @@ class BaselineConfig:
     """A baseline evaluated on the held-out tasks of a ``metarl.train`` run of the same seed."""
 
     algo: str = "ppo"
-    """Baseline algorithm (the list that fits an env: python -m metarl.baselines --env ENV --help)."""
+    """Baseline algorithm (listed above; one that does not fit --env is refused with those that do)."""
     env: str = "nav"
     """Task family: a short name (see `python -m metarl.envs`), a Gymnasium id, or pkg.module:Id-v0."""
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
