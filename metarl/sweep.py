@@ -1,0 +1,471 @@
+"""``python -m metarl.sweep``: train seeds × grid points on Ray Tune, then aggregate the curves.
+
+    python -m metarl.sweep --agent rl2 --env nav --seeds 0,10000,20000 --steps 1M
+    python -m metarl.sweep --agent rl2 --env nav --grid lr=1e-3,3e-4 hidden_size=64,128
+    python -m metarl.sweep --resume runs/sweep-rl2-nav          # after a crash or a kill
+    python -m metarl.sweep ... --address auto                    # join a running Ray cluster
+
+Every flag of ``python -m metarl.train`` (for ``--agent``) is accepted with the same meaning and
+errors; ``--grid KEY=V1,V2 ...`` gives some of them several values (each value read by train's own
+parser) and the sweep runs every combination for every seed of ``--seeds``. Each trial is an
+ordinary run directory ``DIR/trials/<grid point>/seed-<s>/`` (grid point ``lr=0.001,hidden_size=64``
+or ``default``), trained in-process by :func:`metarl.train.train` inside a Ray Tune function
+trainable that reports every iteration's metrics to Tune; ``metarl.evaluate``, ``compare``,
+``progress`` and ``metarl.train --resume`` work on a trial. A trial's own output goes to
+``sweep.log`` in its directory; the sweep prints one line per trial started, finished or failed.
+
+``DIR/sweep.json`` keeps the sweep's arguments, so ``--resume DIR`` needs nothing else: it decides
+from the run directories what is left (``eval/adaptation.json``: done; ``checkpoint.pt``: go on
+from it; only ``config.json``: start again) and submits only those trials. At the end
+``DIR/summary/`` holds the aggregates over seeds × held-out tasks (:mod:`metarl.aggregate`).
+Tune's own files go to ``DIR/ray/``. A failed trial is reported with its error and the others go
+on; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from metarl import cli
+from metarl import train as train_cli
+from metarl.agents import agent_spec
+from metarl.aggregate import SUMMARY, sweep_curves, write_summary
+from metarl.config import ConfigError
+from metarl.evaluation import JSON_NAME, AdaptationCurve
+from metarl.runs import CHECKPOINT, CONFIG, EVAL, RunDir, RunError
+
+__all__ = ["Trial", "build_parser", "main", "plan", "run_trial", "trial_status"]
+
+SWEEP_JSON = "sweep.json"
+TRIALS = "trials"
+LOG = "sweep.log"
+FORMAT_VERSION = 1
+OWN_FLAGS = ("--seed", "--out", "--resume", "--print-config", "--agent")
+RESUME_FREE = ("address", "cpus_per_trial", "gpus_per_trial", "max_concurrent")
+"""What a --resume may change: where and how many trials run at once, not what they learn."""
+_SAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
+
+
+@dataclasses.dataclass(frozen=True)
+class Trial:
+    """One (grid point, seed) of a sweep."""
+
+    point: str  # grid point name, "lr=0.001,hidden_size=64" or "default"
+    seed: int
+    path: Path  # DIR/trials/<point>/seed-<seed>
+    config: Any  # the resolved RunConfig (the run directory's, if it has one)
+
+    @property
+    def name(self) -> str:
+        """``<point>/seed-<seed>``."""
+        return f"{self.point}/seed-{self.seed}"
+
+
+def build_parser() -> cli.ArgumentParser:
+    """The sweep's own flags; the rest are metarl.train's."""
+    p = cli.ArgumentParser(
+        prog="python -m metarl.sweep",
+        allow_abbrev=False,  # --seed must not pass for --seeds
+        description="Train every seed of --seeds for every point of --grid on Ray Tune (this "
+        "machine, or a cluster with --address), one run directory per trial, then aggregate "
+        "the adaptation curves over seeds × held-out tasks into DIR/summary/. Any other flag is "
+        "metarl.train's (python -m metarl.train --agent NAME --help lists them) and applies to "
+        "every trial.",
+    )
+    p.add_argument(
+        "--agent", default=None, help=f"meta-learner (default {train_cli.DEFAULT_AGENT})"
+    )
+    p.add_argument("--seeds", default="0,10000,20000",
+                   help="comma-separated training seeds (default 0,10000,20000)")  # fmt: skip
+    p.add_argument("--grid", nargs="*", default=[], metavar="KEY=V1,V2",
+                   help="train flags with several values, e.g. lr=1e-3,3e-4 hidden_size=64,128; "
+                   "every combination is a grid point")  # fmt: skip
+    p.add_argument("--out", default=None,
+                   help="sweep directory (default runs/sweep-<agent>-<env>)")  # fmt: skip
+    p.add_argument("--resume", default=None, metavar="DIR",
+                   help="finish the sweep in DIR: only its unfinished trials run, each from its "
+                   "last checkpoint; only --address and the per-trial resources may change")  # fmt: skip
+    p.add_argument("--address", default=None,
+                   help="a running Ray cluster (auto, HOST:PORT or ray://HOST:10001); default: "
+                   "start Ray on this machine with all its CPUs")  # fmt: skip
+    p.add_argument("--cpus-per-trial", type=int, default=None,
+                   help="CPUs Ray reserves for a trial, and its torch threads (default 1)")  # fmt: skip
+    p.add_argument("--gpus-per-trial", type=float, default=None,
+                   help="GPUs (or a share, e.g. 0.25) Ray reserves for a trial (default 0)")  # fmt: skip
+    p.add_argument("--max-concurrent", type=int, default=None,
+                   help="most trials at once (default: as many as the CPUs and GPUs allow)")  # fmt: skip
+    return p
+
+
+# --------------------------------------------------------------------------------------------
+# The plan: trials from arguments, and what is left of them
+# --------------------------------------------------------------------------------------------
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--seeds takes comma-separated integers (e.g. 0,10000), got {text!r}"
+        ) from None
+    if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+        raise ConfigError(f"--seeds must be distinct non-negative integers, got {text!r}")
+    return seeds
+
+
+def _grid(items: Sequence[str], agent: str) -> list[tuple[str, list[str]]]:
+    """``["lr=1e-3,3e-4"]`` → ``[("--lr", ["1e-3", "3e-4"])]``, each flag one of the agent's."""
+    flags = build_train_parser(agent)._option_string_actions
+    out: list[tuple[str, list[str]]] = []
+    for item in items:
+        key, sep, values = item.partition("=")
+        flag = "--" + key.strip().lstrip("-").replace("_", "-")
+        if not sep or not values or "" in values.split(","):
+            raise ConfigError(f"--grid takes KEY=V1,V2 (e.g. lr=1e-3,3e-4), got {item!r}")
+        if flag in ("--seed", "--env", "--env-kwargs", *OWN_FLAGS) or flag not in flags:
+            why = "use --seeds" if flag == "--seed" else f"not a config flag of --agent {agent}"
+            raise ConfigError(
+                f"--grid {key}: {why} (see python -m metarl.train --agent {agent} --help)"
+            )
+        if flag in (f for f, _ in out):
+            raise ConfigError(
+                f"--grid names {key} twice: give all its values once, comma-separated"
+            )
+        out.append((flag, values.split(",")))
+    return out
+
+
+def build_train_parser(agent: str) -> cli.ArgumentParser:
+    """metarl.train's parser of ``agent``, reporting errors as the sweep's."""
+    parser = train_cli.build_parser(agent)
+    parser.prog = "python -m metarl.sweep"
+    return parser
+
+
+def _point_name(parsed: dict[str, Any]) -> str:
+    if not parsed:
+        return "default"
+    parts = []
+    for key, value in parsed.items():
+        text = (
+            repr(value)
+            if isinstance(value, float)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
+        parts.append(f"{key}={text}")
+    return _SAFE.sub("_", ",".join(parts))
+
+
+def plan(saved: dict[str, Any], out: Path) -> list[Trial]:
+    """Every trial of the sweep ``saved`` (sweep.json's content) in ``out``, with its config:
+    resolved by metarl.train's parser and presets, or read from the trial's config.json."""
+    agent = saved["agent"]
+    parser = build_train_parser(agent)
+    trials: list[Trial] = []
+    names: set[str] = set()
+    grid = saved["grid"]
+    for combo in itertools.product(*[values for _, values in grid]):
+        point_argv = [x for (flag, _), v in zip(grid, combo) for x in (flag, v)]
+        for seed in saved["seeds"]:
+            args = parser.parse_args([*saved["train_args"], *point_argv, "--seed", str(seed)])
+            parsed = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
+                      for flag, _ in grid}  # fmt: skip
+            point = _point_name(parsed)
+            path = out / TRIALS / point / f"seed-{seed}"
+            if (point, seed) in names:
+                raise ConfigError(
+                    f"--grid gives the grid point {point} twice: drop the repeated value"
+                )
+            names.add((point, seed))  # type: ignore[arg-type]
+            config = train_cli.resolve_config(args)
+            if (path / CONFIG).is_file():
+                config = RunDir.open(path).load_config()
+            trials.append(Trial(point, seed, path, config))
+    return trials
+
+
+def trial_status(path: Path) -> str:
+    """``"done"`` (eval/adaptation.json), ``"resume"`` (checkpoint.pt), ``"restart"`` (only
+    config.json) or ``"new"`` (no run yet) of the trial directory ``path``."""
+    if (path / EVAL / JSON_NAME).is_file():
+        return "done"
+    if (path / CHECKPOINT).is_file():
+        return "resume"
+    return "restart" if (path / CONFIG).is_file() else "new"
+
+
+def _new_sweep(args: Any, rest: list[str]) -> tuple[dict[str, Any], Path]:
+    agent = args.agent or train_cli.DEFAULT_AGENT
+    agent_spec(agent)  # an unknown name: one line listing the agents
+    for flag in (a.split("=")[0] for a in rest if a.startswith("--")):
+        if flag in OWN_FLAGS:
+            raise ConfigError(f"{flag} is not a flag of a sweep's trials: the sweep sets it "
+                              "(--seeds, --out and --resume are the sweep's own)")  # fmt: skip
+    grid = _grid(args.grid, agent)
+    for flag, _ in grid:
+        if flag in rest:
+            raise ConfigError(f"{flag} is given both as a flag and in --grid: keep one")
+    cpus = 1 if args.cpus_per_trial is None else args.cpus_per_trial
+    if "--threads" not in rest:
+        rest = [*rest, "--threads", str(cpus)]  # torch threads = the CPUs Ray reserves
+    saved = {"format_version": FORMAT_VERSION, "agent": agent, "seeds": _seeds(args.seeds),
+             "grid": grid, "train_args": rest, "cpus_per_trial": cpus,
+             "gpus_per_trial": args.gpus_per_trial or 0.0, "max_concurrent": args.max_concurrent,
+             "address": args.address}  # fmt: skip
+    env = train_cli.short_name(
+        build_train_parser(agent).parse_args(rest).env or train_cli.DEFAULT_ENV
+    )
+    default = f"runs/sweep-{agent}-{env.replace('/', '_').replace(':', '_')}"
+    return saved, Path(args.out or default)
+
+
+def _load_sweep(args: Any, rest: list[str]) -> tuple[dict[str, Any], Path]:
+    out = Path(args.resume)
+    given = [k for k in ("agent", "out") if getattr(args, k) is not None] + ["grid"] * bool(
+        args.grid
+    )
+    if rest or given or args.seeds != build_parser().get_default("seeds"):
+        extra = " ".join(rest) or ", ".join(f"--{k}" for k in given) or "--seeds"
+        raise ConfigError(f"{extra}: --resume takes the sweep's arguments from {out / SWEEP_JSON}; "
+                          "only --address, --cpus-per-trial, --gpus-per-trial and "
+                          "--max-concurrent may change")  # fmt: skip
+    try:
+        saved = json.loads((out / SWEEP_JSON).read_text())
+        if saved.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"format_version {saved.get('format_version')!r}")
+    except (OSError, ValueError, AttributeError) as e:
+        raise RunError(f"{out / SWEEP_JSON} is missing or unreadable ({e}): --resume takes a "
+                       "directory written by python -m metarl.sweep") from None  # fmt: skip
+    for key in RESUME_FREE:
+        if getattr(args, key) is not None:
+            saved[key] = getattr(args, key)
+    return saved, out
+
+
+def _check_resources(saved: dict[str, Any]) -> None:
+    if saved["cpus_per_trial"] < 1:
+        raise ConfigError(f"--cpus-per-trial must be >= 1, got {saved['cpus_per_trial']}")
+    if saved["gpus_per_trial"] < 0:
+        raise ConfigError(f"--gpus-per-trial must be >= 0, got {saved['gpus_per_trial']}")
+    if saved["max_concurrent"] is not None and saved["max_concurrent"] < 1:
+        raise ConfigError(f"--max-concurrent must be >= 1, got {saved['max_concurrent']}")
+
+
+# --------------------------------------------------------------------------------------------
+# The trainable (runs in a Ray worker)
+# --------------------------------------------------------------------------------------------
+
+
+def _numbers(row: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in row.items() if isinstance(v, int | float)}
+
+
+def run_trial(tune_config: dict[str, Any]) -> None:
+    """Ray Tune function trainable: train (or go on training) the run directory
+    ``tune_config["trial"]["path"]`` with metarl's Python API, reporting each iteration's metrics
+    row to Tune, then its final adaptation point (``final_return``: mean over tasks)."""
+    from ray import tune
+
+    spec = tune_config["trial"]
+    run = RunDir.open(spec["path"])
+    config = run.load_config()
+    state = run.load_checkpoint() if (run.path / CHECKPOINT).is_file() else None
+    train_cli.check_setup(config)  # torch threads = config.threads (the sweep's --cpus-per-trial)
+    with (run.path / LOG).open("a") as log, contextlib.redirect_stdout(log):
+        print(f"--- sweep trial {spec['name']} ({'resumed' if state else 'started'} "
+              f"{time.strftime('%Y-%m-%d %H:%M:%S')})", flush=True)  # fmt: skip
+        train_cli.train(spec["agent"], config, run, state, log_every=spec["log_every"],
+                        on_iteration=lambda row: tune.report(_numbers(row)))  # fmt: skip
+    curve = AdaptationCurve.load(run.path / EVAL)
+    tune.report({"final_return": float(curve.mean[-1]), "env_steps": float(config.steps),
+                 "done": 1.0})  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Progress on the driver
+# --------------------------------------------------------------------------------------------
+
+
+def _progress_callback(total: int, done_before: int, every_s: float) -> Any:
+    from ray import tune
+
+    class Progress(tune.Callback):
+        """Plain lines: each trial started, finished or failed, and a status every ``every_s``."""
+
+        def __init__(self) -> None:
+            self.running: set[str] = set()
+            self.done, self.failed = done_before, {}
+            self.best: tuple[float, str] | None = None
+            self.last = time.monotonic()
+
+        def status(self) -> str:
+            best = (
+                ""
+                if self.best is None
+                else f"; best so far {self.best[1]}: final return {self.best[0]:.4g}"
+            )
+            return (f"{len(self.running)} running, {self.done} done, {len(self.failed)} failed "
+                    f"of {total}{best}")  # fmt: skip
+
+        def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            name = trial.config["trial"]["name"]
+            self.running.add(name)
+            print(f"sweep: start {name} ({self.status()})", flush=True)
+
+        def on_trial_result(
+            self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+        ) -> None:
+            name = trial.config["trial"]["name"]
+            if "final_return" in result:
+                value = float(result["final_return"])
+                if self.best is None or value > self.best[0]:
+                    self.best = (value, name)
+            elif time.monotonic() - self.last > every_s:
+                self.last = time.monotonic()
+                print(f"sweep: {self.status()}", flush=True)
+
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            name = trial.config["trial"]["name"]
+            self.running.discard(name)
+            self.done += 1
+            print(f"sweep: done {name} ({self.status()})", flush=True)
+
+        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            name = trial.config["trial"]["name"]
+            self.running.discard(name)
+            self.failed[name] = "see below"
+            print(f"sweep: FAILED {name} ({self.status()})", flush=True)
+
+    return Progress()
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------
+
+
+def _start_ray(address: str | None) -> bool:
+    """Connect to Ray (``address``) or start it on this machine; whether we started it here."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    quiet = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
+    if address:
+        try:
+            ray.init(address=address, **quiet)
+        except (ConnectionError, ValueError, RuntimeError) as e:
+            raise ConfigError(f"--address {address}: no Ray cluster there ({e}); start one with "
+                              "`ray start --head`, or drop --address to run on this machine") from None  # fmt: skip
+    else:
+        ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
+    return True
+
+
+def _submit(
+    trials: list[Trial], saved: dict[str, Any], out: Path, log_every: float
+) -> dict[str, str]:
+    """Run ``trials`` on Tune; the failed ones' names → their error lines."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then prints nothing of Tune's
+    import ray
+    from ray import tune
+
+    cluster_cpus = ray.cluster_resources().get("CPU", 0)
+    if saved["cpus_per_trial"] > cluster_cpus:
+        raise ConfigError(f"--cpus-per-trial {saved['cpus_per_trial']} is more than the "
+                          f"{cluster_cpus:g} CPUs of the Ray cluster: lower it")  # fmt: skip
+    specs = [{"name": t.name, "path": str(t.path.resolve()), "agent": saved["agent"],
+              "log_every": log_every} for t in trials]  # fmt: skip
+    resources = {"cpu": saved["cpus_per_trial"], "gpu": saved["gpus_per_trial"]}
+    done_before = len(plan(saved, out)) - len(trials)
+    progress = _progress_callback(done_before + len(trials), done_before, every_s=log_every)
+    name = f"run-{time.strftime('%Y%m%d-%H%M%S')}"
+    tuner = tune.Tuner(
+        tune.with_resources(run_trial, resources),
+        param_space={"trial": tune.grid_search(specs)},
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=saved["max_concurrent"],
+            reuse_actors=True,  # a worker that has imported torch and metarl trains the next trial
+            trial_dirname_creator=lambda t: _SAFE.sub(
+                "_", t.config["trial"]["name"].replace("/", "-")
+            ),
+        ),
+        run_config=tune.RunConfig(
+            name=name, storage_path=str((out / "ray").resolve()), verbose=0, callbacks=[progress]
+        ),
+    )
+    results = tuner.fit()
+    failed = {}
+    for result in results:
+        if result.error is not None:
+            lines = [x for x in str(result.error).splitlines() if x.strip()]
+            text = lines[-1].strip() if lines else type(result.error).__name__
+            failed[result.config["trial"]["name"]] = re.sub(r"^(\w+\.)+(?=\w+: )", "", text)
+    return failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m metarl.sweep``."""
+    args, rest = build_parser().parse_known_args(argv)
+    if args.resume:
+        saved, out = _load_sweep(args, rest)
+    else:
+        saved, out = _new_sweep(args, rest)
+        if (out / SWEEP_JSON).exists():
+            raise RunError(f"{out} already holds a sweep: finish it with --resume {out}, or "
+                           "choose another --out")  # fmt: skip
+    _check_resources(saved)
+    log_every = build_train_parser(saved["agent"]).parse_args(saved["train_args"]).log_every
+    trials = plan(saved, out)
+    for config in {t.point: t.config for t in trials}.values():
+        train_cli.check_setup(config)  # a bad family parameter or device: before anything runs
+    if not args.resume:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / SWEEP_JSON).write_text(json.dumps(saved, indent=1))
+    status = {t.name: trial_status(t.path) for t in trials}
+    for t in trials:
+        if status[t.name] == "new":
+            RunDir.create(t.path, t.config)
+    left = [t for t in trials if status[t.name] != "done"]
+    resumed = sum(status[t.name] == "resume" for t in left)
+    print(f"sweep: {len(trials)} trials ({len(trials) - len(left)} done, {resumed} to go on "
+          f"from a checkpoint, {len(left) - resumed} to start) -> {out}")  # fmt: skip
+    failed: dict[str, str] = {}
+    if left:
+        started = _start_ray(saved["address"])
+        try:
+            failed = _submit(left, saved, out, log_every)
+        finally:
+            if started:
+                import ray
+
+                ray.shutdown()
+    points, missing = sweep_curves(out)
+    if any(points.values()):
+        summary = write_summary(out / SUMMARY, points, missing, meta={"agent": saved["agent"]})
+        print((summary / "ranking.md").read_text(), end="")
+        print(f"summary: {summary}/ (summary.json, summary.csv, summary.png, ranking.md)")
+    for name, error in failed.items():
+        print(f"sweep: trial {name} failed: {error}")
+    if failed:
+        print(f"sweep: {len(failed)} of {len(trials)} trials failed; fix the cause, then "
+              f"`python -m metarl.sweep --resume {out}` runs only the unfinished ones")  # fmt: skip
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli.run_main(main, None))

@@ -1,0 +1,211 @@
+"""``python -m metarl.sweep`` on Ray Tune: a tiny 2-seed × 2-grid-point sweep, resume after a
+stop mid-way, a Ray head started by the test (--address), and bad input.
+
+Ray starts slowly, so one local ``ray.init`` serves every test that runs on this machine (the
+sweep uses a Ray that is already up, and leaves it up); the --address test comes last."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from metarl import cli, sweep
+from metarl import train as train_cli
+from metarl.runs import RunDir
+
+ray = pytest.importorskip("ray", reason="ray[tune] is not installed")
+
+TINY = ["--agent", "rl2", "--env", "nav", "--env-kwargs", "horizon=4", "--episodes-per-trial", "2",
+        "--num-envs", "4", "--minibatches", "2", "--epochs", "1", "--eval-tasks", "3",
+        "--train-tasks", "8", "--hidden-size", "16", "--checkpoint-every", "1", "--steps", "64"]  # fmt: skip
+GRID = ["--seeds", "0,1", "--grid", "lr=1e-3,3e-4"]
+POINTS = ("lr=0.001", "lr=0.0003")
+
+
+def run_cli(argv: list[str]) -> int:
+    try:
+        return cli.run_main(sweep.main, argv)
+    except SystemExit as e:
+        return int(e.code)
+
+
+def numbers(path: Path) -> dict:
+    """summary.json without what may differ between two sweeps of the same trials."""
+    data = json.loads((path / "summary" / "summary.json").read_text())
+    return {g["name"]: g for g in data["grid_points"]}
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def full_sweep(local_ray, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sweep") / "full"
+    assert run_cli([*TINY, *GRID, "--out", str(out)]) == 0
+    return out
+
+
+def test_sweep_writes_run_dirs_and_summary(full_sweep: Path) -> None:
+    for point in POINTS:
+        for seed in (0, 1):
+            trial = full_sweep / "trials" / point / f"seed-{seed}"
+            for name in ("config.json", "tasks.json", "checkpoint.pt", "metrics.csv", "sweep.log"):
+                assert (trial / name).is_file(), trial / name
+            assert (trial / "eval" / "adaptation.json").is_file()
+            config = RunDir.open(trial).load_config()
+            assert config.seed == seed and config.threads == 1
+            assert config.lr == pytest.approx(float(point.split("=")[1]))
+    for name in ("summary.json", "summary.csv", "summary.png", "ranking.md"):
+        assert (full_sweep / "summary" / name).stat().st_size > 0
+    summary = numbers(full_sweep)
+    assert set(summary) == set(POINTS)
+    for point in summary.values():
+        assert point["seeds"] == [0, 1] and point["num_tasks"] == 3 and len(point["iqm"]) == 2
+        assert all(lo <= m <= hi for lo, m, hi in zip(point["iqm_ci_low"], point["iqm"],
+                                                     point["iqm_ci_high"]))  # fmt: skip
+    saved = json.loads((full_sweep / "sweep.json").read_text())
+    assert saved["seeds"] == [0, 1] and saved["grid"] == [["--lr", ["1e-3", "3e-4"]]]
+    # A trial is an ordinary run: metarl.train --resume accepts it (nothing left to train).
+    trial = full_sweep / "trials" / POINTS[0] / "seed-0"
+    assert cli.run_main(train_cli.main, ["--resume", str(trial), "--print-config"]) == 0
+
+
+def test_resume_finishes_only_unfinished_trials(full_sweep: Path, tmp_path: Path) -> None:
+    cut = tmp_path / "cut"
+    shutil.copytree(full_sweep, cut)
+    shutil.rmtree(cut / "summary")
+    trials = {(p, s): cut / "trials" / p / f"seed-{s}" for p in POINTS for s in (0, 1)}
+    # (a) stopped before its first checkpoint: only config.json is left -> starts again
+    fresh = trials[POINTS[0], 0]
+    for item in fresh.iterdir():
+        if item.name != "config.json":
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    # (b) killed mid-way: a checkpoint of the first of its two iterations, no eval -> goes on
+    mid = trials[POINTS[1], 1]
+    config = RunDir.open(mid).load_config()
+    shutil.rmtree(mid)
+    run = RunDir.create(mid, dataclasses.replace(config, steps=32))
+    train_cli.check_setup(config)
+    train_cli.train("rl2", dataclasses.replace(config, steps=32), run, None)
+    shutil.rmtree(mid / "eval")
+    run.save_config(config)
+    # (c) trained, killed during the evaluation -> only evaluates
+    shutil.rmtree(trials[POINTS[0], 1] / "eval")
+    assert [sweep.trial_status(trials[k]) for k in sorted(trials)] == [
+        "done", "resume", "restart", "resume"]  # fmt: skip
+    done = trials[POINTS[1], 0]
+    before = {f: f.stat().st_mtime_ns for f in done.rglob("*") if f.is_file()}
+
+    assert run_cli(["--resume", str(cut)]) == 0
+    assert {f: f.stat().st_mtime_ns for f in done.rglob("*") if f.is_file()} == before
+    assert "resumed" in (mid / "sweep.log").read_text()
+    assert numbers(cut) == numbers(full_sweep)  # the same summary as the uninterrupted sweep
+    assert run_cli(["--resume", str(cut)]) == 0  # nothing left: no Ray, the summary again
+
+
+def test_failed_trial_is_reported_and_the_rest_go_on(
+    full_sweep: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "sweep"
+    shutil.copytree(full_sweep, out)
+    bad, fine = (out / "trials" / POINTS[0] / f"seed-{s}" for s in (1, 0))
+    shutil.rmtree(bad / "eval")
+    shutil.rmtree(fine / "eval")
+    (bad / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert run_cli(["--resume", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert f"FAILED {POINTS[0]}/seed-1" in text
+    assert f"trial {POINTS[0]}/seed-1 failed: RunError: " in text and "is corrupt" in text
+    assert (fine / "eval" / "adaptation.json").is_file()  # the other trial went on
+    assert json.loads((out / "summary" / "summary.json").read_text())["unfinished"] == {
+        POINTS[0]: 1}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--seeds", "0,a"], "--seeds"),
+        (["--seeds", "1,1"], "distinct"),
+        (["--grid", "lr"], "KEY=V1,V2"),
+        (["--grid", "lr=fast"], "--lr"),
+        (["--grid", "seed=1,2"], "--seeds"),
+        (["--grid", "num_arms=3"], "not a config flag"),
+        (["--grid", "lr=1e-3", "--lr", "1e-3"], "both"),
+        (["--seed", "3"], "--seed"),
+        (["--steps", "many"], "--steps"),
+        (["--env-kwargs", "horizon=-1"], "horizon"),
+        (["--cpus-per-trial", "0"], "--cpus-per-trial"),
+        (["--agent", "nope"], "nope"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys, argv: list, words: str) -> None:
+    assert run_cli([*TINY, *argv, "--out", str(tmp_path / "s")]) == 2  # a later flag wins
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "s").exists()  # nothing written
+
+
+def test_resume_bad_input(full_sweep: Path, tmp_path: Path, capsys) -> None:
+    assert run_cli(["--resume", str(tmp_path)]) == 2
+    assert run_cli(["--resume", str(full_sweep), "--lr", "0.1"]) == 2
+    assert run_cli([*TINY, *GRID, "--out", str(full_sweep)]) == 2  # already a sweep
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+    assert "sweep.json" in lines[0] and "--resume" in lines[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_address_to_a_ray_head_gives_the_same_summary(full_sweep: Path, tmp_path: Path) -> None:
+    ray.shutdown()  # the module's local Ray: the sweep connects to the head instead
+    ray_bin = Path(sys.executable).with_name("ray")
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    head = subprocess.Popen(
+        [str(ray_bin), "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
+         "--node-ip-address", "127.0.0.1", "--include-dashboard", "false", "--temp-dir", temp],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if head.poll() is not None:
+                pytest.skip(f"`ray start --head` exited with status {head.returncode}")
+            time.sleep(1)
+        else:
+            pytest.skip("the Ray head did not listen within 90 s on this machine")
+        out = tmp_path / "remote"
+        argv = [*TINY, "--seeds", "0,1", "--grid", "lr=1e-3", "--out", str(out)]
+        assert run_cli([*argv, "--address", f"127.0.0.1:{port}"]) == 0
+        assert numbers(out)[POINTS[0]] == numbers(full_sweep)[POINTS[0]]
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)  # the head and the Ray processes it started
+        try:
+            head.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
