@@ -257,6 +257,10 @@ def _figure(summaries: Sequence[GridPointSummary]) -> Any:
     if norm:
         axes[1].set_ylabel("normalized score (IQM)")
     for ax in axes:
+        if all(np.all(s.x == np.round(s.x)) for s in summaries):
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(" / ".join(dict.fromkeys(s.x_label for s in summaries)))
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")

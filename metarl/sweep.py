@@ -42,6 +42,7 @@ from metarl.agents import agent_spec
 from metarl.aggregate import SUMMARY, sweep_curves, write_summary
 from metarl.config import ConfigError
 from metarl.evaluation import JSON_NAME, AdaptationCurve
+from metarl.fileio import atomic_write
 from metarl.runs import CHECKPOINT, CONFIG, EVAL, RunDir, RunError
 
 __all__ = ["Trial", "build_parser", "main", "plan", "run_trial", "trial_status"]
@@ -434,7 +435,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_cli.check_setup(config)  # a bad family parameter or device: before anything runs
     if not args.resume:
         out.mkdir(parents=True, exist_ok=True)
-        (out / SWEEP_JSON).write_text(json.dumps(saved, indent=1))
+        text = json.dumps(saved, indent=1)
+        atomic_write(out / SWEEP_JSON, lambda f: f.write(text.encode()))
     status = {t.name: trial_status(t.path) for t in trials}
     for t in trials:
         if status[t.name] == "new":
@@ -460,9 +462,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"summary: {summary}/ (summary.json, summary.csv, summary.png, ranking.md)")
     for name, error in failed.items():
         print(f"sweep: trial {name} failed: {error}")
-    if failed:
-        print(f"sweep: {len(failed)} of {len(trials)} trials failed; fix the cause, then "
-              f"`python -m metarl.sweep --resume {out}` runs only the unfinished ones")  # fmt: skip
+    unfinished = [t.name for t in left if trial_status(t.path) != "done"]
+    if unfinished:
+        print(f"sweep: {len(unfinished)} of {len(trials)} trials unfinished ({len(failed)} "
+              f"failed); fix the cause, then `python -m metarl.sweep --resume {out}` runs only "
+              "the unfinished ones")  # fmt: skip
         return 1
     return 0
 
