@@ -23,8 +23,10 @@ estimate. With ``S == 1`` the interval is the estimate itself.
 
 Files of :func:`write_summary`: ``summary.json`` (every number, plus each seed's mean curve),
 ``summary.csv`` (one row per grid point and adaptation point), ``summary.png`` (the IQM and its
-band, one per grid point; a normalized panel for families with references) and ``ranking.md``
-(grid points ranked by the IQM at the final adaptation point).
+band, one per grid point; for families with random/oracle references a normalized panel and the
+performance profile at the final point: the fraction of the ``S × T`` normalized scores above
+each threshold, with the same bootstrap band) and ``ranking.md`` (grid points ranked by the IQM
+at the final adaptation point).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ __all__ = [
     "iqm",
     "main",
     "mean",
+    "performance_profile",
+    "profiles_at_final_point",
     "ranking_table",
     "stratified_bootstrap_ci",
     "summarize",
@@ -122,6 +126,22 @@ def stratified_bootstrap_ci(
     return np.minimum(low, point), np.maximum(high, point)
 
 
+def performance_profile(
+    scores: np.ndarray, taus: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score distribution (rliable's performance profile): the fraction of the ``S × T`` scores
+    ``(S, T)`` above each threshold of ``taus`` ``(K,)``, with its stratified bootstrap 95%
+    interval; returns ``(fraction, low, high)``, each ``(K,)``."""
+    thresholds = np.asarray(taus, dtype=np.float64)
+
+    def above(x: np.ndarray) -> np.ndarray:  # (B, S, T, 1) -> (B, K)
+        return (x[..., 0][..., None] > thresholds).mean(axis=(-3, -2))
+
+    arr = np.asarray(scores, dtype=np.float64)[..., None]
+    low, high = stratified_bootstrap_ci(arr, above)
+    return above(arr[None])[0], low, high
+
+
 @dataclasses.dataclass(frozen=True)
 class GridPointSummary:
     """The aggregate curve of one grid point over its seeds (arrays are ``(P,)``)."""
@@ -134,6 +154,7 @@ class GridPointSummary:
     env_steps: np.ndarray  # (P,) env steps on the new task, mean over seeds
     per_seed_mean: np.ndarray  # (S, P) each seed's mean over its tasks
     stats: dict[str, np.ndarray]  # "mean", "mean_ci_low", ..., "iqm_ci_high", "normalized_*"
+    final_normalized: np.ndarray | None = None  # (S, T) normalized scores at the final point
 
     def final(self, key: str = "iqm") -> float:
         """``stats[key]`` at the final adaptation point."""
@@ -176,6 +197,7 @@ def summarize(name: str, curves: Sequence[AdaptationCurve]) -> GridPointSummary:
     curves = sorted(curves, key=lambda c: c.seed)
     scores = np.stack([c.returns for c in curves])  # (S, T, P)
     stats = _interval_stats("", scores)
+    norm = None
     if all(c.has_references for c in curves):
         norm = np.stack([c.normalized() for c in curves])  # type: ignore[misc]
         stats.update(_interval_stats("normalized_", norm))
@@ -188,6 +210,7 @@ def summarize(name: str, curves: Sequence[AdaptationCurve]) -> GridPointSummary:
         env_steps=np.mean([c.env_steps for c in curves], axis=0),
         per_seed_mean=scores.mean(axis=1),
         stats=stats,
+        final_normalized=None if norm is None else norm[:, :, -1],
     )
 
 
@@ -239,11 +262,11 @@ def ranking_table(summaries: Sequence[GridPointSummary], missing: dict[str, int]
     return "\n".join(lines) + "\n"
 
 
-def _figure(summaries: Sequence[GridPointSummary]) -> Any:
+def _figure(summaries: Sequence[GridPointSummary], profiles: dict[str, dict]) -> Any:
     from matplotlib.figure import Figure
 
     norm = all("normalized_iqm" in s.stats for s in summaries)
-    panels = 2 if norm else 1
+    panels = (2 if norm else 1) + bool(profiles)
     fig = Figure(figsize=(6.4 * panels, 4.6), layout="constrained")
     axes = fig.subplots(1, panels, squeeze=False)[0]
     for s in summaries:
@@ -256,7 +279,9 @@ def _figure(summaries: Sequence[GridPointSummary]) -> Any:
     axes[0].set_ylabel("return (IQM over seeds × tasks)")
     if norm:
         axes[1].set_ylabel("normalized score (IQM)")
-    for ax in axes:
+    if profiles:
+        _profile_panel(axes[-1], summaries, profiles)
+    for ax in axes[: 2 if norm else 1]:
         if all(np.all(s.x == np.round(s.x)) for s in summaries):
             from matplotlib.ticker import MaxNLocator
 
@@ -266,6 +291,35 @@ def _figure(summaries: Sequence[GridPointSummary]) -> Any:
         ax.legend(fontsize="small")
     fig.suptitle("sweep: IQM with 95% stratified bootstrap band over seeds")
     return fig
+
+
+def _profile_panel(ax: Any, summaries: Sequence[GridPointSummary], profiles: dict) -> None:
+    """Performance profiles at the final point, one band per grid point."""
+    for s in summaries:
+        prof = profiles[s.name]
+        (line,) = ax.plot(prof["tau"], prof["fraction"], label=s.name)
+        ax.fill_between(prof["tau"], prof["ci_low"], prof["ci_high"], color=line.get_color(),
+                        alpha=0.25, lw=0)  # fmt: skip
+    ax.set_xlabel("normalized score τ (final point)")
+    ax.set_ylabel("fraction of seeds × tasks with score > τ")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def profiles_at_final_point(summaries: Sequence[GridPointSummary]) -> dict[str, dict]:
+    """Each grid point's performance profile of the normalized score at the final point, on
+    common thresholds (41 from min(0, lowest score) to max(1, highest)); {} without references."""
+    finals = [s.final_normalized for s in summaries]
+    if any(f is None for f in finals):
+        return {}
+    every = np.concatenate([f.ravel() for f in finals])  # type: ignore[union-attr]
+    taus = np.linspace(min(0.0, every.min()), max(1.0, every.max()), 41)
+    out = {}
+    for s in summaries:
+        fraction, low, high = performance_profile(s.final_normalized, taus)  # type: ignore[arg-type]
+        out[s.name] = {"tau": taus.tolist(), "fraction": fraction.tolist(),
+                       "ci_low": low.tolist(), "ci_high": high.tolist()}  # fmt: skip
+    return out
 
 
 def write_summary(
@@ -293,12 +347,16 @@ def write_summary(
         "unfinished": {k: v for k, v in missing.items() if v},
         "grid_points": [s.to_json() for s in summaries],
     }
+    profiles = profiles_at_final_point(summaries)
+    for point in data["grid_points"]:
+        if point["name"] in profiles:
+            point["performance_profile"] = profiles[point["name"]]
     text = json.dumps(data, indent=1)
     atomic_write(path / "summary.json", lambda f: f.write(text.encode()))
     atomic_write(path / "summary.csv", lambda f: f.write(_csv_text(summaries).encode()))
     table = ranking_table(summaries, missing)
     atomic_write(path / "ranking.md", lambda f: f.write(table.encode()))
-    save_png(_figure(summaries), path / "summary.png")
+    save_png(_figure(summaries, profiles), path / "summary.png")
     return path
 
 

@@ -154,20 +154,19 @@ def build_train_parser(agent: str) -> cli.ArgumentParser:
     return parser
 
 
+def _value_text(value: Any) -> str:
+    """A parsed flag value as a grid point name shows it: shortest float repr, true/false."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _point_name(parsed: dict[str, Any]) -> str:
+    """``{"lr": 0.001, "hidden_size": 64}`` → ``"lr=0.001,hidden_size=64"`` (characters other
+    than letters, digits and ``._=,+-`` become ``_``); ``"default"`` for no grid."""
     if not parsed:
         return "default"
-    parts = []
-    for key, value in parsed.items():
-        text = (
-            repr(value)
-            if isinstance(value, float)
-            else str(value).lower()
-            if isinstance(value, bool)
-            else str(value)
-        )
-        parts.append(f"{key}={text}")
-    return _SAFE.sub("_", ",".join(parts))
+    return _SAFE.sub("_", ",".join(f"{k}={_value_text(v)}" for k, v in parsed.items()))
 
 
 def plan(saved: dict[str, Any], out: Path) -> list[Trial]:
@@ -176,7 +175,7 @@ def plan(saved: dict[str, Any], out: Path) -> list[Trial]:
     agent = saved["agent"]
     parser = build_train_parser(agent)
     trials: list[Trial] = []
-    names: set[str] = set()
+    names: set[tuple[str, int]] = set()
     grid = saved["grid"]
     for combo in itertools.product(*[values for _, values in grid]):
         point_argv = [x for (flag, _), v in zip(grid, combo) for x in (flag, v)]
@@ -190,7 +189,7 @@ def plan(saved: dict[str, Any], out: Path) -> list[Trial]:
                 raise ConfigError(
                     f"--grid gives the grid point {point} twice: drop the repeated value"
                 )
-            names.add((point, seed))  # type: ignore[arg-type]
+            names.add((point, seed))
             config = train_cli.resolve_config(args)
             if (path / CONFIG).is_file():
                 config = RunDir.open(path).load_config()
@@ -291,8 +290,8 @@ def run_trial(tune_config: dict[str, Any]) -> None:
         train_cli.train(spec["agent"], config, run, state, log_every=spec["log_every"],
                         on_iteration=lambda row: tune.report(_numbers(row)))  # fmt: skip
     curve = AdaptationCurve.load(run.path / EVAL)
-    tune.report({"final_return": float(curve.mean[-1]), "env_steps": float(config.steps),
-                 "done": 1.0})  # fmt: skip
+    trained = float(curve.meta.get("train_env_steps", config.steps))
+    tune.report({"final_return": float(curve.mean[-1]), "env_steps": trained, "done": 1.0})
 
 
 # --------------------------------------------------------------------------------------------

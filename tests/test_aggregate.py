@@ -56,7 +56,17 @@ def test_deterministic_and_bad_shapes() -> None:
         stratified_bootstrap_ci(scores, iqm, confidence=1.5)
 
 
-def test_agrees_with_rliable() -> None:
+@pytest.fixture
+def seeded_global_numpy():
+    """rliable's StratifiedBootstrap draws from NumPy's global generator: seed it for the test
+    (so the comparison is the same on every run) and put the state back afterwards."""
+    state = np.random.get_state()
+    np.random.seed(0)
+    yield
+    np.random.set_state(state)
+
+
+def test_agrees_with_rliable(seeded_global_numpy) -> None:
     rly = pytest.importorskip("rliable.library", reason="rliable (dev extra) is not installed")
     metrics = pytest.importorskip("rliable.metrics")
     scores = _scores(shape=(5, 8, 1))  # (S=5 seeds, T=8 tasks, P=1 point); rliable is slow
@@ -69,7 +79,6 @@ def test_agrees_with_rliable() -> None:
             assert point[p] == pytest.approx(theirs(matrix), rel=1e-12)
             _, cis = rly.get_interval_estimates(
                 {"x": matrix}, lambda x, f=theirs: np.array([f(x)]), reps=reps,
-                random_state=np.random.RandomState(0),
             )  # fmt: skip
             low, high = cis["x"][:, 0]
             width = high - low
@@ -108,3 +117,18 @@ def test_summary_files(tmp_path: Path) -> None:
         summarize("x", [good[0], _curve(1, scores[1][:4])])
     with pytest.raises(EvaluationError, match="sweep directory"):
         aggregate.sweep_curves(tmp_path)
+
+
+def test_performance_profile_by_hand_and_against_rliable(seeded_global_numpy) -> None:
+    scores = np.array([[0.1, 0.5], [0.9, 0.3]])  # (S=2, T=2)
+    fraction, low, high = aggregate.performance_profile(scores, np.array([0.0, 0.4, 1.0]))
+    np.testing.assert_allclose(fraction, [1.0, 0.5, 0.0])
+    assert low[0] == high[0] == 1.0 and low[2] == high[2] == 0.0  # no resample changes these
+    rly = pytest.importorskip("rliable.library", reason="rliable (dev extra) is not installed")
+    scores = _scores(shape=(5, 8, 1))[..., 0]
+    taus = np.linspace(scores.min(), scores.max(), 7)
+    fraction, low, high = aggregate.performance_profile(scores, taus)
+    profiles, cis = rly.create_performance_profile({"x": scores}, taus, reps=4000)
+    np.testing.assert_allclose(fraction, profiles["x"])
+    np.testing.assert_allclose(low, cis["x"][0], atol=0.051)  # resampling noise: 2 steps of 1/40
+    np.testing.assert_allclose(high, cis["x"][1], atol=0.051)
