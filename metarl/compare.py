@@ -75,9 +75,12 @@ def curve_path(arg: str) -> Path:
 
 
 def default_label(path: Path) -> str:
-    """The run's name for ``RUN/eval/adaptation.json``, ``RUN/eval-N-episodes`` for the longer
+    """The run's name for ``RUN/eval/adaptation.json`` (``<grid point>/seed-<s>`` for a trial of a
+    sweep, ``DIR/trials/<grid point>/seed-<s>``), ``RUN/eval-N-episodes`` for the longer
     evaluations of ``metarl.evaluate --episodes N``, else the name of the file's folder."""
     folder = path.parent
+    if folder.name == "eval" and folder.parent.parent.parent.name == "trials":
+        return f"{folder.parent.parent.name}/{folder.parent.name}"  # a sweep's point/seed-s
     if folder.name == "eval":
         return folder.parent.name
     if folder.name.startswith("eval-") and (folder.parent / "config.json").is_file():

@@ -188,3 +188,8 @@ def test_the_plot_never_overwrites_a_file_of_someone_else(tmp_path: Path, capsys
 def test_default_plot_names_are_ignored_by_git() -> None:
     ignored = (Path(__file__).parents[1] / ".gitignore").read_text().split()
     assert "compare.png" in ignored and "progress.png" in ignored
+
+
+def test_sweep_trials_are_labelled_by_grid_point_and_seed(tmp_path: Path) -> None:
+    run = save_run(tmp_path / "sweep" / "trials" / "lr=0.001", "seed-0", make_curve())
+    assert compare.default_label(compare.curve_path(str(run))) == "lr=0.001/seed-0"
