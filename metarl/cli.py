@@ -128,6 +128,15 @@ def count(text: str) -> int:
     return round(value)
 
 
+def parse_bool(text: str) -> bool:
+    """true/false, yes/no, on/off, 1/0 as an argparse ``type``."""
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 def parse_count(text: str) -> int:
     """:func:`count` as an argparse ``type``: bad text becomes argparse's one-line error."""
     try:

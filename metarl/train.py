@@ -51,14 +51,6 @@ def _field_type(config_cls: type, field: dataclasses.Field) -> Any:
     return hint
 
 
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def _int_tuple(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(x) for x in text.split(","))
@@ -70,7 +62,7 @@ def _int_tuple(text: str) -> tuple[int, ...]:
 
 def _flag_type(kind: Any) -> Any:
     if kind is bool:
-        return _bool
+        return cli.parse_bool
     if typing.get_origin(kind) is tuple:
         return _int_tuple
     if kind is int:

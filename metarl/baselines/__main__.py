@@ -56,14 +56,6 @@ _BOOL = ("deterministic",)
 _DICT = ("env_kwargs", "algo_kwargs")
 
 
-def _bool(text: str) -> bool:
-    if text.lower() in ("1", "true", "yes", "on"):
-        return True
-    if text.lower() in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def build_parser() -> cli.ArgumentParser:
     """One flag per field of :class:`BaselineConfig` (its docstring is the help), plus --out,
     --resume and --log-every."""
@@ -92,7 +84,7 @@ def build_parser() -> cli.ArgumentParser:
         if field.name in _DICT:
             p.add_argument(flag, nargs="*", default=None, metavar="KEY=VALUE", help=text)
         elif field.name in _BOOL:
-            p.add_argument(flag, type=_bool, default=None, help=text)
+            p.add_argument(flag, type=cli.parse_bool, default=None, help=text)
         elif hints[field.name] is int and field.name != "seed":
             p.add_argument(flag, type=cli.parse_count, default=None, help=text)
         else:

@@ -12,7 +12,7 @@ the reproductions (pytorch-maml-rl, learn2learn) use the negative L2 distance, o
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -142,7 +142,12 @@ class NavEnv(MetaEnv[NavTask]):
 
 
 class NavVectorEnv(BatchedMetaEnv):
-    """Native batched :class:`NavEnv`: positions and goals are ``(num_envs, 2)`` tensors."""
+    """Native batched :class:`NavEnv`: positions and goals are ``(num_envs, 2)`` tensors.
+
+    Families with nav's motion and another reward subclass it with their own ``family_cls`` and
+    :meth:`_outcome`."""
+
+    family_cls: ClassVar[type[MetaEnv]] = NavEnv
 
     def __init__(
         self,
@@ -151,7 +156,7 @@ class NavVectorEnv(BatchedMetaEnv):
         validate_actions: bool = True,
         **kwargs: Any,
     ) -> None:
-        super().__init__(NavEnv(**kwargs), num_envs, device, validate_actions)
+        super().__init__(self.family_cls(**kwargs), num_envs, device, validate_actions)
         self.pos = torch.zeros(num_envs, 2, device=self.device)
 
     def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:
@@ -162,11 +167,16 @@ class NavVectorEnv(BatchedMetaEnv):
         lim = self.family.max_step
         a = actions.to(torch.float32).view(self.num_envs, 2).clamp(-lim, lim)
         self.pos = self.pos + a
-        d = self.pos - self.params["goal"]
+        reward, terminated = self._outcome(self.pos - self.params["goal"])
+        return self.pos.clone(), reward, terminated
+
+    def _outcome(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reward ``(num_envs,)`` float32 and termination ``(num_envs,)`` bool of the offsets
+        ``d = position - goal`` ``(num_envs, 2)`` after a move."""
         sq = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]
         if self.family.distance == "squared":
             reward = -sq
         else:  # float64 sqrt: torch's vectorised float32 sqrt is not always correctly rounded
             reward = -torch.sqrt(sq.double()).to(torch.float32)  # (numpy's is): match bit for bit
         terminated = (d.abs() < self.family.goal_radius).all(dim=1)
-        return self.pos.clone(), reward, terminated
+        return reward, terminated

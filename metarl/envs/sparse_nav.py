@@ -28,8 +28,7 @@ import torch
 from gymnasium import spaces
 
 from metarl.envs.family import MetaEnv, TaskError, check_positive
-from metarl.envs.nav import NavTask
-from metarl.envs.vector import BatchedMetaEnv
+from metarl.envs.nav import NavTask, NavVectorEnv
 
 _RANDOM_EPISODES = 512
 
@@ -142,27 +141,12 @@ class SparseNavEnv(MetaEnv[NavTask]):
         return float(total.mean())
 
 
-class SparseNavVectorEnv(BatchedMetaEnv):
-    """Native batched :class:`SparseNavEnv`: positions and goals are ``(num_envs, 2)`` tensors."""
+class SparseNavVectorEnv(NavVectorEnv):
+    """Native batched :class:`SparseNavEnv`: nav's batched motion with the indicator reward."""
 
-    def __init__(
-        self,
-        num_envs: int,
-        device: str | torch.device = "cpu",
-        validate_actions: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(SparseNavEnv(**kwargs), num_envs, device, validate_actions)
-        self.pos = torch.zeros(num_envs, 2, device=self.device)
+    family_cls = SparseNavEnv
 
-    def _reset_state(self, mask: torch.Tensor) -> torch.Tensor:
-        self.pos = torch.where(mask[:, None], 0.0, self.pos)
-        return self.pos.clone()
-
-    def _step(self, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        lim = self.family.max_step
-        a = actions.to(torch.float32).view(self.num_envs, 2).clamp(-lim, lim)
-        self.pos = self.pos + a
-        d = self.pos - self.params["goal"]
+    def _outcome(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """1.0 within ``goal_radius`` of the goal, else 0.0; never terminates."""
         near = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] <= self.family.goal_radius**2
-        return self.pos.clone(), near.to(torch.float32), torch.zeros_like(near)
+        return near.to(torch.float32), torch.zeros_like(near)
