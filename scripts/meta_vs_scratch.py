@@ -1,0 +1,137 @@
+"""Meta vs scratch: env steps on a new task that learning from scratch needs to match adaptation.
+
+On the first ``--tasks`` held-out nav goals of seed 0 (the same goals every metarl run of seed 0
+holds out), this script
+
+1. takes the committed adaptation curves of RL² (``docs/results/rl2-nav``: episode 1, 2 of a
+   trial) and MAML (``docs/results/maml-nav-12m/eval-later-steps-0.02``: gradient steps 0..3),
+   cut to those goals (their returns are per task, so the cut is exact; their ``env_steps`` stay
+   the mean over all their held-out goals);
+2. runs ``python -m metarl.baselines --algo ALGO`` (SB3 from scratch on each goal alone) for each
+   of ``--algos`` with ``--steps`` env steps per goal, into ``--out``;
+3. for each target — the return RL² reaches in its episode 2 and the one MAML reaches after one
+   gradient step — finds the env steps each from-scratch curve needs to first reach it (at its
+   first evaluated point at or above it, :func:`metarl.compare.steps_to`) and the ratio to the
+   meta-learner's env steps on the new task; a target not reached within the budget gives a
+   lower bound (the budget over the meta-learner's steps);
+4. writes ``--json`` and a markdown table (``--markdown``), and one ``metarl.compare`` plot of all
+   curves (``OUT/meta_vs_scratch.png``).
+
+    python scripts/meta_vs_scratch.py --tasks 20 --algos ppo sac --steps 50k --out runs/mvs
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metarl import cli, compare
+from metarl.evaluation import AdaptationCurve, plot_curves
+
+ROOT = Path(__file__).resolve().parents[1]
+META = {
+    "rl2": (ROOT / "docs/results/rl2-nav", 1, "RL² episode 2"),
+    "maml": (ROOT / "docs/results/maml-nav-12m/eval-later-steps-0.02", 1, "MAML after 1 step"),
+}
+"""name -> (curve folder, index of the point whose return is the target, what it is)."""
+
+
+def first_tasks(curve: AdaptationCurve, n: int) -> AdaptationCurve:
+    """``curve`` on its first ``n`` tasks (returns and references per task; ``env_steps`` kept)."""
+    if curve.num_tasks < n:
+        raise SystemExit(f"{curve.agent}'s curve has {curve.num_tasks} tasks, fewer than {n}")
+    cut = {k: getattr(curve, k)[:n] for k in ("random_returns", "oracle_returns")
+           if getattr(curve, k) is not None}  # fmt: skip
+    return dataclasses.replace(curve, returns=curve.returns[:n], tasks=curve.tasks[:n], **cut)
+
+
+def run_baseline(algo: str, tasks: int, steps: int, out: Path, log: Path) -> AdaptationCurve:
+    """``python -m metarl.baselines`` for ``algo`` on the nav goals (resumed if begun)."""
+    folder = out / f"{algo}-nav-0"
+    if (folder / "eval" / "adaptation.json").is_file():
+        return AdaptationCurve.load(folder / "eval")
+    argv = ["--resume", str(folder)] if (folder / "config.json").is_file() else [
+        "--algo", algo, "--env", "nav", "--eval-tasks", str(tasks), "--steps", str(steps),
+        "--out", str(folder)]  # fmt: skip
+    with log.open("a") as f:
+        subprocess.run([sys.executable, "-m", "metarl.baselines", *argv], check=True, cwd=ROOT,
+                       stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
+    return AdaptationCurve.load(folder / "eval")
+
+
+def ratios(meta: dict[str, AdaptationCurve], scratch: dict[str, AdaptationCurve]) -> list[dict]:
+    """One row per (target, from-scratch algo): env steps to the target and the ratio."""
+    rows = []
+    for name, curve in meta.items():
+        _, point, what = META[name]
+        target, meta_steps = float(curve.mean[point]), float(curve.env_steps[point])
+        for algo, base in scratch.items():
+            steps = compare.steps_to(base, target)
+            budget = float(base.env_steps[-1])
+            rows.append({
+                "target": what, "target_return": target, "meta_env_steps": meta_steps,
+                "algo": algo, "scratch_env_steps": steps, "scratch_budget": budget,
+                "scratch_best_return": float(base.mean.max()),
+                "ratio": None if steps is None else steps / meta_steps,
+                "ratio_at_least": budget / meta_steps if steps is None else None,
+            })  # fmt: skip
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    """The table for docs/BENCHMARKS.md."""
+    lines = ["| target (mean return) | meta env steps | from scratch | env steps to the target "
+             "| ratio |", "|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        reached = (f"{r['scratch_env_steps']:,.0f}" if r["ratio"] is not None
+                   else f"not within {r['scratch_budget']:,.0f} (best {r['scratch_best_return']:.2f})")  # fmt: skip
+        ratio = (
+            f"{r['ratio']:,.3g}×" if r["ratio"] is not None else f"> {r['ratio_at_least']:,.3g}×"
+        )
+        lines.append(f"| {r['target']} ({r['target_return']:.2f}) | {r['meta_env_steps']:,.0f} "
+                     f"| {r['algo']} | {reached} | {ratio} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Entry point."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", type=int, default=20, help="held-out goals (the first N of seed 0)")
+    p.add_argument("--algos", nargs="+", default=["ppo", "sac"])
+    p.add_argument("--steps", type=cli.parse_count, default=50_000, help="env steps per goal")
+    p.add_argument("--out", default="runs/meta-vs-scratch")
+    p.add_argument("--json", default=None)
+    args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    meta = {n: first_tasks(AdaptationCurve.load(f), args.tasks) for n, (f, _, _) in META.items()}
+    scratch = {a: run_baseline(a, args.tasks, args.steps, out, out / "baselines.log")
+               for a in args.algos}  # fmt: skip
+    for curve in scratch.values():
+        if curve.tasks != meta["rl2"].tasks:
+            raise SystemExit("the baselines' held-out goals differ from the meta-learners'")
+    rows = ratios(meta, scratch)
+    curves = [*meta.values(), *scratch.values()]
+    plot_curves(curves, out / "meta_vs_scratch.png", labels=[*meta, *scratch],
+                title=f"nav: {args.tasks} held-out goals, env steps on the new goal")  # fmt: skip
+    result: dict[str, Any] = {
+        "tasks": args.tasks, "steps_per_task": args.steps, "rows": rows,
+        "wall_s": time.perf_counter() - start, "date": time.strftime("%Y-%m-%d"),
+        "final_returns": {k: float(np.asarray(c.mean)[-1]) for k, c in zip([*meta, *scratch], curves)},
+    }  # fmt: skip
+    print(markdown(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

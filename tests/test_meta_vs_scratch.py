@@ -1,0 +1,37 @@
+"""scripts/meta_vs_scratch.py: the cut to the first tasks, the ratios and their lower bounds."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tests.test_evaluation import make_curve
+
+
+def _curve(means: list[float], env_steps: list[float], tasks: int = 5):
+    base = make_curve(num_tasks=tasks, num_points=len(means))
+    return dataclasses.replace(
+        base, returns=np.tile(np.asarray(means, dtype=float), (tasks, 1)),
+        env_steps=np.asarray(env_steps, dtype=float), x=np.arange(1, len(means) + 1),
+    )  # fmt: skip
+
+
+def test_first_tasks_keeps_per_task_returns_and_references(load_script) -> None:
+    script = load_script("meta_vs_scratch")
+    curve = make_curve(num_tasks=8)
+    cut = script.first_tasks(curve, 3)
+    assert cut.num_tasks == 3 and (cut.returns == curve.returns[:3]).all()
+    assert cut.tasks == curve.tasks[:3] and (cut.oracle_returns == curve.oracle_returns[:3]).all()
+
+
+def test_ratios_of_reached_and_unreached_targets(load_script) -> None:
+    script = load_script("meta_vs_scratch")
+    meta = {"rl2": _curve([-5.0, -1.0], [10, 20]), "maml": _curve([-30.0, -10.0], [1000, 2000])}
+    scratch = {"ppo": _curve([-90.0, -40.0, -8.0], [0, 2000, 10_000])}
+    rows = {r["target"]: r for r in script.ratios(meta, scratch)}
+    rl2, maml = rows["RL² episode 2"], rows["MAML after 1 step"]
+    assert rl2["scratch_env_steps"] is None and rl2["ratio_at_least"] == 10_000 / 20  # not reached
+    assert maml["scratch_env_steps"] == 10_000 and maml["ratio"] == 5.0  # -8 >= -10 at 10k
+    table = script.markdown(list(rows.values()))
+    assert "> 500×" in table and "| 5× |" in table
