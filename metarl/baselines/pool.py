@@ -15,7 +15,9 @@ from __future__ import annotations
 import concurrent.futures as futures
 import json
 import multiprocessing
+import os
 import queue as queue_module
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,6 +72,20 @@ def _init_worker(progress: Any = None) -> None:
     torch.set_num_threads(1)
     if progress is not None:
         _WORKER_PROGRESS[:] = [progress]
+        _exit_with_parent()
+
+
+def _exit_with_parent(poll_s: float = 0.5) -> None:
+    """In a pool worker: exit within ``poll_s`` once the process that started it is gone
+    (killed by a signal it could not handle), instead of running on as an orphan."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _call(fn: JobFn, job: Any) -> dict[str, Any]:
