@@ -1,16 +1,16 @@
 """Meta vs scratch: env steps on a new task that learning from scratch needs to match adaptation.
 
-On the first ``--tasks`` held-out nav goals of seed 0 (the same goals every metarl run of seed 0
-holds out), this script
+On the first ``--tasks`` held-out tasks of seed 0 of ``--env`` (the same tasks every metarl run
+of seed 0 holds out), this script
 
-1. takes the committed adaptation curves of RL² (``docs/results/rl2-nav``: episode 1, 2 of a
-   trial) and MAML (``docs/results/maml-nav-12m/eval-later-steps-0.02``: gradient steps 0..3),
-   cut to those goals (their returns are per task, so the cut is exact; their ``env_steps`` stay
-   the mean over all their held-out goals);
+1. takes the committed adaptation curves of the meta-learners (:data:`META`: on nav RL²'s
+   ``docs/results/rl2-nav`` and MAML's ``docs/results/maml-nav-12m/eval-later-steps-0.02``, on
+   cheetah-vel RL²'s ``docs/results/rl2-cheetah-vel``), cut to those tasks (their returns are
+   per task, so the cut is exact; their ``env_steps`` stay the mean over all their tasks);
 2. runs ``python -m metarl.baselines --algo ALGO`` (SB3 from scratch on each goal alone) for each
    of ``--algos`` with ``--steps`` env steps per goal, into ``--out``;
-3. for each target — the return RL² reaches in its episode 2 and the one MAML reaches after one
-   gradient step — finds the env steps each from-scratch curve needs to first reach it (at its
+3. for each target — on nav the return RL² reaches in its episode 2 and the one MAML reaches
+   after one gradient step, on cheetah-vel RL²'s episode 1 (its episode 2 is no better) — finds the env steps each from-scratch curve needs to first reach it (at its
    first evaluated point at or above it, :func:`metarl.compare.steps_to`) and the ratio to the
    meta-learner's env steps on the new task; a target not reached within the budget gives a
    lower bound (the budget over the meta-learner's steps);
@@ -18,6 +18,7 @@ holds out), this script
    curves (``OUT/meta_vs_scratch.png``).
 
     python scripts/meta_vs_scratch.py --tasks 20 --algos ppo sac --steps 50k --out runs/mvs
+    python scripts/meta_vs_scratch.py --env cheetah-vel --tasks 5 --algos ppo --steps 20k
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ from metarl.evaluation import AdaptationCurve, plot_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 META = {
-    "rl2": (ROOT / "docs/results/rl2-nav", 1, "RL² episode 2"),
-    "maml": (ROOT / "docs/results/maml-nav-12m/eval-later-steps-0.02", 1, "MAML after 1 step"),
+    "nav": {
+        "rl2": (ROOT / "docs/results/rl2-nav", 1, "RL² episode 2"),
+        "maml": (ROOT / "docs/results/maml-nav-12m/eval-later-steps-0.02", 1, "MAML after 1 step"),
+    },
+    "cheetah-vel": {"rl2": (ROOT / "docs/results/rl2-cheetah-vel", 0, "RL² episode 1")},
 }
-"""name -> (curve folder, index of the point whose return is the target, what it is)."""
+"""env -> name -> (curve folder, index of the point whose return is the target, what it is)."""
 
 
 def first_tasks(curve: AdaptationCurve, n: int) -> AdaptationCurve:
@@ -53,13 +57,15 @@ def first_tasks(curve: AdaptationCurve, n: int) -> AdaptationCurve:
     return dataclasses.replace(curve, returns=curve.returns[:n], tasks=curve.tasks[:n], **cut)
 
 
-def run_baseline(algo: str, tasks: int, steps: int, out: Path, log: Path) -> AdaptationCurve:
-    """``python -m metarl.baselines`` for ``algo`` on the nav goals (resumed if begun)."""
-    folder = out / f"{algo}-nav-0"
+def run_baseline(
+    env: str, algo: str, tasks: int, steps: int, out: Path, log: Path
+) -> AdaptationCurve:
+    """``python -m metarl.baselines`` for ``algo`` on the tasks (resumed if begun)."""
+    folder = out / f"{algo}-{env}-0"
     if (folder / "eval" / "adaptation.json").is_file():
         return AdaptationCurve.load(folder / "eval")
     argv = ["--resume", str(folder)] if (folder / "config.json").is_file() else [
-        "--algo", algo, "--env", "nav", "--eval-tasks", str(tasks), "--steps", str(steps),
+        "--algo", algo, "--env", env, "--eval-tasks", str(tasks), "--steps", str(steps),
         "--out", str(folder)]  # fmt: skip
     with log.open("a") as f:
         subprocess.run([sys.executable, "-m", "metarl.baselines", *argv], check=True, cwd=ROOT,
@@ -67,11 +73,13 @@ def run_baseline(algo: str, tasks: int, steps: int, out: Path, log: Path) -> Ada
     return AdaptationCurve.load(folder / "eval")
 
 
-def ratios(meta: dict[str, AdaptationCurve], scratch: dict[str, AdaptationCurve]) -> list[dict]:
+def ratios(
+    meta: dict[str, AdaptationCurve], scratch: dict[str, AdaptationCurve], env: str = "nav"
+) -> list[dict]:
     """One row per (target, from-scratch algo): env steps to the target and the ratio."""
     rows = []
     for name, curve in meta.items():
-        _, point, what = META[name]
+        _, point, what = META[env][name]
         target, meta_steps = float(curve.mean[point]), float(curve.env_steps[point])
         for algo, base in scratch.items():
             steps = compare.steps_to(base, target)
@@ -104,7 +112,8 @@ def markdown(rows: list[dict]) -> str:
 def main() -> None:
     """Entry point."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tasks", type=int, default=20, help="held-out goals (the first N of seed 0)")
+    p.add_argument("--env", choices=list(META), default="nav")
+    p.add_argument("--tasks", type=int, default=20, help="held-out tasks (the first N of seed 0)")
     p.add_argument("--algos", nargs="+", default=["ppo", "sac"])
     p.add_argument("--steps", type=cli.parse_count, default=50_000, help="env steps per goal")
     p.add_argument("--out", default="runs/meta-vs-scratch")
@@ -113,18 +122,19 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    meta = {n: first_tasks(AdaptationCurve.load(f), args.tasks) for n, (f, _, _) in META.items()}
-    scratch = {a: run_baseline(a, args.tasks, args.steps, out, out / "baselines.log")
+    meta = {n: first_tasks(AdaptationCurve.load(f), args.tasks)
+            for n, (f, _, _) in META[args.env].items()}  # fmt: skip
+    scratch = {a: run_baseline(args.env, a, args.tasks, args.steps, out, out / "baselines.log")
                for a in args.algos}  # fmt: skip
     for curve in scratch.values():
         if curve.tasks != meta["rl2"].tasks:
-            raise SystemExit("the baselines' held-out goals differ from the meta-learners'")
-    rows = ratios(meta, scratch)
+            raise SystemExit("the baselines' held-out tasks differ from the meta-learners'")
+    rows = ratios(meta, scratch, args.env)
     curves = [*meta.values(), *scratch.values()]
     plot_curves(curves, out / "meta_vs_scratch.png", labels=[*meta, *scratch],
-                title=f"nav: {args.tasks} held-out goals, env steps on the new goal")  # fmt: skip
+                title=f"{args.env}: {args.tasks} held-out tasks, env steps on the new task")  # fmt: skip
     result: dict[str, Any] = {
-        "tasks": args.tasks, "steps_per_task": args.steps, "rows": rows,
+        "env": args.env, "tasks": args.tasks, "steps_per_task": args.steps, "rows": rows,
         "wall_s": time.perf_counter() - start, "date": time.strftime("%Y-%m-%d"),
         "final_returns": {k: float(np.asarray(c.mean)[-1]) for k, c in zip([*meta, *scratch], curves)},
     }  # fmt: skip
