@@ -154,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m metarl.train``."""
     agent, run = _agent_and_run(argv)
     args = build_parser(agent).parse_args(argv)
+    if not args.log_every > 0:
+        raise ConfigError(f"--log-every must be a positive number of seconds, got {args.log_every}")
     if run is not None:
         _check_resume_flags(args)
         config = run.load_config()
@@ -174,8 +176,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _print_config(config)
         run = RunDir.create(args.out or default_run_dir(agent, config.env, config.seed), config)
         state = None
-    if args.log_every <= 0:
-        raise ConfigError(f"--log-every must be a positive number of seconds, got {args.log_every}")
     with cli.StopSignal() as stop:
         return train(agent, config, run, state, log_every=args.log_every,
                      stop=lambda: stop.requested)  # fmt: skip

@@ -233,3 +233,11 @@ def test_evaluate_says_which_checkpoint_it_scored(tmp_path: Path, capsys) -> Non
     capsys.readouterr()
     assert run_cli(evaluate, [str(run)]) == 0
     assert "checkpoint at 64 of 6,400 planned env steps" in capsys.readouterr().out
+
+
+def test_a_bad_log_interval_writes_nothing(tmp_path: Path, capsys) -> None:
+    err = one_line_error(
+        capsys, ["--env", "bandit", "--log-every", "0", "--out", str(tmp_path / "r")]
+    )
+    assert "--log-every must be a positive number of seconds" in err
+    assert not (tmp_path / "r").exists()
