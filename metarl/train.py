@@ -282,15 +282,12 @@ def train(
                 report.update(agent.env_steps, row["sps"], row)
                 done = agent.env_steps >= config.steps
                 if done or agent.iteration % config.checkpoint_every == 0:
-                    wall = time.perf_counter() - started
-                    run.save_checkpoint({"agent": agent.state_dict(), "wall_time": wall})
-                    saved = agent.env_steps
+                    saved = _checkpoint(run, agent, started)
                 if on_iteration is not None:
                     on_iteration(row)
                 if stop is not None and stop() and not done:
                     if saved != agent.env_steps:
-                        wall = time.perf_counter() - started
-                        run.save_checkpoint({"agent": agent.state_dict(), "wall_time": wall})
+                        _checkpoint(run, agent, started)
                     raise cli.Terminated(
                         f"terminated (SIGTERM) at {agent.env_steps:,} of {config.steps:,} env "
                         "steps, checkpoint written: continue with `python -m metarl.train "
@@ -311,16 +308,24 @@ def train(
     return 0
 
 
+def _checkpoint(run: RunDir, agent: MetaLearner, started: float) -> int:
+    """Write the agent's checkpoint with the wall time since ``started``; its env steps."""
+    wall = time.perf_counter() - started
+    run.save_checkpoint({"agent": agent.state_dict(), "wall_time": wall})
+    return agent.env_steps
+
+
 def iteration_note(done: int, steps: int, per_iteration: int) -> str:
-    """A note when training will not stop at exactly ``steps`` env steps: it runs whole
-    iterations of ``per_iteration`` env steps, the last one reaching ``steps``; "" otherwise."""
+    """A note when training may not stop at exactly ``steps`` env steps: it runs whole
+    iterations of (at most) ``per_iteration`` env steps, the last one reaching ``steps``; ""
+    when they add up exactly."""
     left = steps - done
     if left <= 0 or left % per_iteration == 0:
         return ""
     stop = done + math.ceil(left / per_iteration) * per_iteration
     return (
-        f"note: an iteration is {per_iteration:,} env steps, so training stops at {stop:,} "
-        f"(the first whole iteration to reach --steps {steps:,})"
+        f"note: an iteration is {per_iteration:,} env steps (at most), so training stops by "
+        f"{stop:,} env steps, the first whole iteration to reach --steps {steps:,}"
     )
 
 

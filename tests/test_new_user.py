@@ -148,7 +148,7 @@ def test_steps_below_one_iteration_is_said_at_the_start(tmp_path: Path, capsys) 
     assert tiny_train(tmp_path / "r", "nav", 20, "--env-kwargs", "horizon=4") == 0
     out = capsys.readouterr().out
     # 4 sub-envs x 2 episodes x horizon 4 = 32 env steps per iteration
-    assert "note: an iteration is 32 env steps, so training stops at 32" in out
+    assert "note: an iteration is 32 env steps (at most), so training stops by 32 env" in out
     assert json.loads((tmp_path / "r" / "config.json").read_text())["steps"] == 20
 
 
