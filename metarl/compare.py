@@ -1,7 +1,8 @@
 """``python -m metarl.compare RUN [RUN ...]``: several adaptation curves in one plot and one table.
 
 Each argument is a run directory (its ``eval/adaptation.json`` is read), a directory holding an
-``adaptation.json``, or the file itself. The plot overlays the curves' means and 95% bands on the
+``adaptation.json``, the file itself, or a sweep directory of ``metarl.sweep`` (one curve per grid
+point, pooling every seed's held-out tasks: :func:`pooled`). The plot overlays the curves' means and 95% bands on the
 shared x-axis "env steps on the new task" (or each curve's own adaptation points with
 ``--x-axis x``). The table gives, per curve, the first and last point and the total over all
 points, each with its 95% bootstrap interval over tasks.
@@ -31,6 +32,7 @@ another training seed would change a result. Train several seeds and compare the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
@@ -254,7 +256,8 @@ def _parser() -> argparse.ArgumentParser:
         "task by task (paired differences to the reference, with 95% bootstrap intervals).",
     )
     p.add_argument("runs", nargs="+", metavar="RUN",
-                   help="a run directory (reads RUN/eval/adaptation.json) or an adaptation.json")  # fmt: skip
+                   help="a run directory (reads RUN/eval/adaptation.json), an adaptation.json, or "
+                   "a sweep directory (one pooled curve per grid point: every seed's tasks)")  # fmt: skip
     p.add_argument("--labels", nargs="+", default=None,
                    help="names of the curves in the table and legend (default: the run names)")  # fmt: skip
     p.add_argument("--reference", type=int, default=1,
@@ -276,19 +279,67 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def pooled(curves: Sequence[AdaptationCurve]) -> AdaptationCurve:
+    """One curve of a sweep's grid point: the held-out tasks of every seed side by side
+    (``T = seeds × tasks``, each task tagged with its seed, in seed order), so two sweeps of the
+    same seeds pair seed by seed and task by task. Its intervals are over those pooled tasks; the
+    sweep's ``summary/`` has the stratified-over-seeds ones."""
+    ordered = sorted(curves, key=lambda c: c.seed)
+    first = ordered[0]
+    if any(c.env_id != first.env_id or c.num_points != first.num_points for c in ordered):
+        raise EvaluationError(
+            f"the trials of {first.agent}'s grid point differ in family or points"
+        )
+    refs = {}
+    for name in ("random_returns", "oracle_returns"):
+        if all(getattr(c, name) is not None for c in ordered):
+            refs[name] = np.concatenate([getattr(c, name) for c in ordered])
+    return dataclasses.replace(
+        first,
+        returns=np.concatenate([c.returns for c in ordered]),
+        tasks=[{"seed": c.seed, **t} for c in ordered for t in c.tasks],
+        env_steps=np.mean([c.env_steps for c in ordered], axis=0),
+        random_returns=refs.get("random_returns"),
+        oracle_returns=refs.get("oracle_returns"),
+        meta={"seeds": [c.seed for c in ordered], "pooled_trials": len(ordered)},
+    )
+
+
+def load_inputs(args: Sequence[str]) -> list[tuple[AdaptationCurve, str, dict[str, Any] | None]]:
+    """``(curve, default label, family parameters)`` of each RUN argument; a sweep directory
+    (one with ``trials/``) gives one pooled curve per grid point with finished trials."""
+    out = []
+    for arg in args:
+        trials = Path(arg) / "trials"
+        if not trials.is_dir():
+            path = curve_path(arg)
+            out.append((AdaptationCurve.load(path), default_label(path), run_env_kwargs(path)))
+            continue
+        for point in sorted(p for p in trials.iterdir() if p.is_dir()):
+            files = sorted(point.glob(f"seed-*/eval/{JSON_NAME}"))
+            if files:
+                curve = pooled([AdaptationCurve.load(f) for f in files])
+                out.append((curve, f"{Path(arg).name}/{point.name}", run_env_kwargs(files[0])))
+        if not out or out[-1][1].split("/")[0] != Path(arg).name:
+            raise EvaluationError(f"the sweep {arg} has no finished trial yet: wait, or resume it")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m metarl.compare``."""
     args = _parser().parse_args(argv)
-    paths = [curve_path(a) for a in args.runs]
-    labels = args.labels or _unique([default_label(p) for p in paths])
-    if len(labels) != len(paths):
-        raise EvaluationError(f"--labels names {len(labels)} curves, but {len(paths)} RUNs given")
-    if not 1 <= args.reference <= len(paths):
-        raise EvaluationError(f"--reference must be between 1 and {len(paths)} (a RUN's position)")
     replaces = cli.check_png(args.out, args.force)
-    curves = [AdaptationCurve.load(p) for p in paths]
+    inputs = load_inputs(args.runs)
+    curves = [c for c, _, _ in inputs]
+    labels = args.labels or _unique([label for _, label, _ in inputs])
+    if len(labels) != len(curves):
+        raise EvaluationError(f"--labels names {len(labels)} curves, but there are {len(curves)}")
+    if not 1 <= args.reference <= len(curves):
+        raise EvaluationError(
+            f"--reference must be between 1 and {len(curves)} (a curve's position)"
+        )
     ref = args.reference - 1
-    mismatch = different_tasks(curves, labels, [run_env_kwargs(p) for p in paths], ref)
+    mismatch = different_tasks(curves, labels, [k for _, _, k in inputs], ref)
     if mismatch and not args.allow_different_tasks:
         raise EvaluationError(
             f"{mismatch}: compare runs of one family, parameters and seed (python -m "

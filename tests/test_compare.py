@@ -82,7 +82,7 @@ def test_cli_compares_real_runs_of_the_same_seed(tmp_path: Path, capsys) -> None
     ("extra", "message"),
     [
         (["missing-run"], "evaluate the run first"),
-        (["run-a", "--labels", "x", "y"], "--labels names 2 curves, but 1 RUNs given"),
+        (["run-a", "--labels", "x", "y"], "--labels names 2 curves, but there are 1"),
         (["run-a", "--reference", "2"], "--reference must be between 1 and 1"),
         (["run-a", "--out", "plot.pdf"], "--out must name a .png file"),
         (["run-a", "--x-axis", "time"], "invalid choice: 'time'"),
@@ -193,3 +193,28 @@ def test_default_plot_names_are_ignored_by_git() -> None:
 def test_sweep_trials_are_labelled_by_grid_point_and_seed(tmp_path: Path) -> None:
     run = save_run(tmp_path / "sweep" / "trials" / "lr=0.001", "seed-0", make_curve())
     assert compare.default_label(compare.curve_path(str(run))) == "lr=0.001/seed-0"
+
+
+def test_a_sweep_directory_gives_one_pooled_curve_per_grid_point(tmp_path: Path, capsys) -> None:
+    """Two sweeps of the same seeds: each grid point's trials pooled (seeds × tasks) and paired
+    with the other sweep's seed by seed and task by task."""
+    for sweep, shift in (("a", 0.0), ("b", 1.0)):
+        for seed in (0, 1):
+            curve = shifted(make_curve(num_tasks=4, seed=seed), shift, seed=seed)
+            save_run(tmp_path / sweep / "trials" / "lr=0.001", f"seed-{seed}", curve)
+    pooled = compare.pooled(
+        [
+            AdaptationCurve.load(tmp_path / "a/trials/lr=0.001" / f"seed-{s}" / "eval")
+            for s in (1, 0)
+        ]
+    )
+    assert pooled.num_tasks == 8 and pooled.tasks[0]["seed"] == 0 and pooled.tasks[4]["seed"] == 1
+    argv = [str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c.png")]
+    assert run_cli(compare, argv) == 0
+    table = rows(capsys.readouterr().out)
+    assert "(reference)" in table["a/lr=0.001"]
+    assert "+1.000 ± 0.000" in table["b/lr=0.001"]  # every pooled task +1 at its last point
+    assert table["b/lr=0.001"].split()[-3].startswith("+3.000")  # and +3 over its 3 points
+    (tmp_path / "empty" / "trials").mkdir(parents=True)
+    assert run_cli(compare, [str(tmp_path / "empty"), "--out", str(tmp_path / "d.png")]) == 2
+    assert "has no finished trial yet" in capsys.readouterr().err
