@@ -38,6 +38,7 @@ from metarl.agents.rl2 import RL2
 from metarl.config import ConfigError, RL2Config
 from metarl.envs import family_tasks
 from metarl.envs.bandit import BanditEnv, BanditTask
+from metarl.evaluation import bootstrap_ci
 
 
 class BanditTrialEnv(gym.Env):
@@ -120,8 +121,15 @@ def run_metarl(
     return {
         "agent": "metarl RL²", "device": str(agent.device), "num_envs": args.num_envs,
         "env_steps": agent.env_steps, "wall_s": wall, "steps_per_s": agent.env_steps / wall,
-        "return_mean": float(total.mean()), "return_ci95": float(1.96 * total.std() / len(total) ** 0.5),
+        "return_mean": float(total.mean()), "return_ci95": half_width(total),
     }  # fmt: skip
+
+
+def half_width(totals: np.ndarray) -> float:
+    """Half the width of the 95% bootstrap interval over tasks (metarl.evaluation's, as every
+    table in docs/BENCHMARKS.md uses) of the per-task totals ``(T,)``."""
+    low, high = bootstrap_ci(np.asarray(totals, dtype=np.float64))
+    return float(high - low) / 2
 
 
 def run_sb3(args: argparse.Namespace, train: list, test: list) -> dict[str, Any]:
@@ -152,7 +160,7 @@ def run_sb3(args: argparse.Namespace, train: list, test: list) -> dict[str, Any]
         "agent": "sb3-contrib RecurrentPPO", "device": "cpu", "num_envs": args.sb3_envs,
         "env_steps": int(model.num_timesteps), "wall_s": wall,
         "steps_per_s": model.num_timesteps / wall, "return_mean": float(t.mean()),
-        "return_ci95": float(1.96 * t.std() / len(t) ** 0.5),
+        "return_ci95": half_width(t),
     }  # fmt: skip
 
 
