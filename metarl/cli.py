@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import decimal
 import json
-import math
 import signal
 import sys
 import threading
@@ -119,13 +119,13 @@ def count(text: str) -> int:
     head, scale = text.strip().replace("_", ""), 1
     if head and head[-1].lower() in _SCALES:
         head, scale = head[:-1], _SCALES[head[-1].lower()]
-    try:
-        value = float(head) * scale
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0 or value != round(value):
+    try:  # decimal, not float: 3.3M is exactly 3,300,000
+        value = decimal.Decimal(head) * scale
+    except decimal.InvalidOperation:
+        value = decimal.Decimal("NaN")
+    if not value.is_finite() or value < 0 or value != value.to_integral_value():
         raise ValueError(f"expected {COUNT_SYNTAX}, got {text!r}")
-    return round(value)
+    return int(value)
 
 
 def parse_bool(text: str) -> bool:

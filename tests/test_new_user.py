@@ -131,7 +131,8 @@ def test_generated_run_dirs_have_no_colons() -> None:
 
 
 @pytest.mark.parametrize(("text", "steps"), [("1e5", 100_000), ("3M", 3_000_000),
-                                             ("20k", 20_000), ("1_000", 1_000)])  # fmt: skip
+                                             ("20k", 20_000), ("1_000", 1_000),
+                                             ("3.3M", 3_300_000), ("0.1k", 100)])  # fmt: skip
 def test_budget_flags_take_one_number_syntax(capsys, text: str, steps: int) -> None:
     assert run_cli(train, ["--env", "bandit", "--steps", text, "--print-config"]) == 0
     assert json.loads(capsys.readouterr().out)["steps"] == steps
