@@ -66,19 +66,20 @@ _WORKER_PROGRESS: list[Any] = []
 way a multiprocessing queue may reach a pool's worker)."""
 
 
-def _init_worker(progress: Any = None) -> None:
+def _init_worker(progress: Any = None, parent: int | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
     if progress is not None:
         _WORKER_PROGRESS[:] = [progress]
-        _exit_with_parent()
+    if parent is not None:
+        _exit_with_parent(parent)
 
 
-def _exit_with_parent(poll_s: float = 0.5) -> None:
-    """In a pool worker: exit within ``poll_s`` once the process that started it is gone
-    (killed by a signal it could not handle), instead of running on as an orphan."""
-    parent = os.getppid()
+def _exit_with_parent(parent: int, poll_s: float = 0.5) -> None:
+    """In a pool worker: exit within ``poll_s`` once ``parent`` (the runner's pid, passed at
+    spawn time, so a runner that died while the worker was still starting counts too) is no
+    longer its parent, instead of running on as an orphan."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -146,7 +147,7 @@ def _run_pool(
     ctx = multiprocessing.get_context("spawn")
     progress = ctx.Queue()
     pool = futures.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                       initargs=(progress,))  # fmt: skip
+                                       initargs=(progress, os.getpid()))  # fmt: skip
     try:
         running = {pool.submit(_call, fn, job): job for job in jobs}
         while running:
