@@ -32,6 +32,20 @@ class NavTask(Task):
     goal: tuple[float, float]
 
 
+def check_goal(task: NavTask, family: str) -> None:
+    """Raise :class:`TaskError` unless the goal of ``task`` is two finite numbers."""
+    if len(task.goal) != 2 or not np.all(np.isfinite(task.goal)):
+        raise TaskError(f"a {family} goal is two finite numbers, got {task.goal}")
+
+
+def clipped_move(pos: np.ndarray, action: Any, max_step: float, family: str) -> np.ndarray:
+    """``pos`` (2,) float32 moved by ``action`` clipped per coordinate to ``±max_step``."""
+    a = np.clip(np.asarray(action, dtype=np.float32), -max_step, max_step)
+    if a.shape != (2,):
+        raise TaskError(f"a {family} action is a 2-vector, got shape {a.shape}")
+    return (pos + a).astype(np.float32)
+
+
 class NavEnv(MetaEnv[NavTask]):
     """Point navigation to a goal.
 
@@ -89,8 +103,7 @@ class NavEnv(MetaEnv[NavTask]):
 
     def validate_task(self, task: NavTask) -> None:
         """The goal must be two finite numbers."""
-        if len(task.goal) != 2 or not np.all(np.isfinite(task.goal)):
-            raise TaskError(f"a nav goal is two finite numbers, got {task.goal}")
+        check_goal(task, "nav")
 
     def _reset_task_state(self) -> np.ndarray:
         self._pos = np.zeros(2, dtype=np.float32)
@@ -98,10 +111,7 @@ class NavEnv(MetaEnv[NavTask]):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Move by the clipped action; returns ``(position, reward, reached, timed_out, {})``."""
-        a = np.clip(np.asarray(action, dtype=np.float32), -self.max_step, self.max_step)
-        if a.shape != (2,):
-            raise TaskError(f"a nav action is a 2-vector, got shape {a.shape}")
-        self._pos = (self._pos + a).astype(np.float32)
+        self._pos = clipped_move(self._pos, action, self.max_step, "nav")
         d = self._pos - np.asarray(self.task.goal, dtype=np.float32)
         sq = np.float32(d[0] * d[0] + d[1] * d[1])
         reward = float(-sq if self.distance == "squared" else -np.sqrt(sq))

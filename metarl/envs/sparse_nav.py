@@ -28,7 +28,7 @@ import torch
 from gymnasium import spaces
 
 from metarl.envs.family import MetaEnv, TaskError, check_positive
-from metarl.envs.nav import NavTask, NavVectorEnv
+from metarl.envs.nav import NavTask, NavVectorEnv, check_goal, clipped_move
 
 _RANDOM_EPISODES = 512
 
@@ -94,8 +94,7 @@ class SparseNavEnv(MetaEnv[NavTask]):
 
     def validate_task(self, task: NavTask) -> None:
         """The goal must be two finite numbers (goals off the half circle are allowed)."""
-        if len(task.goal) != 2 or not np.all(np.isfinite(task.goal)):
-            raise TaskError(f"a sparse-nav goal is two finite numbers, got {task.goal}")
+        check_goal(task, "sparse-nav")
 
     def _reset_task_state(self) -> np.ndarray:
         self._pos = np.zeros(2, dtype=np.float32)
@@ -103,10 +102,7 @@ class SparseNavEnv(MetaEnv[NavTask]):
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Move by the clipped action; returns ``(position, reward, False, timed_out, {})``."""
-        a = np.clip(np.asarray(action, dtype=np.float32), -self.max_step, self.max_step)
-        if a.shape != (2,):
-            raise TaskError(f"a sparse-nav action is a 2-vector, got shape {a.shape}")
-        self._pos = (self._pos + a).astype(np.float32)
+        self._pos = clipped_move(self._pos, action, self.max_step, "sparse-nav")
         d = self._pos - np.asarray(self.task.goal, dtype=np.float32)
         reward = float(np.float32(d[0] * d[0] + d[1] * d[1]) <= np.float32(self.goal_radius**2))
         self._t += 1
