@@ -4,20 +4,23 @@
     python -m metarl.sweep --agent rl2 --env nav --grid lr=1e-3,3e-4 hidden_size=64,128
     python -m metarl.sweep --resume runs/sweep-rl2-nav          # after a crash or a kill
     python -m metarl.sweep ... --address auto                    # join a running Ray cluster
+    python -m metarl.sweep --algo ppo --env nav --seeds 0,10000 --steps 10k    # a baseline
 
-Every flag of ``python -m metarl.train`` (for ``--agent``) is accepted with the same meaning and
-errors; ``--grid KEY=V1,V2 ...`` gives some of them several values (each value read by train's own
-parser) and the sweep runs every combination for every seed of ``--seeds``. Each trial is an
-ordinary run directory ``DIR/trials/<grid point>/seed-<s>/`` (grid point ``lr=0.001,hidden_size=64``
-or ``default``), trained in-process by :func:`metarl.train.train` inside a Ray Tune function
-trainable that reports every iteration's metrics to Tune; ``metarl.evaluate``, ``compare``,
-``progress`` and ``metarl.train --resume`` work on a trial. A trial's own output goes to
-``sweep.log`` in its directory; the sweep prints one line per trial started, finished or failed.
+Every flag of ``python -m metarl.train`` (for ``--agent``), or of ``python -m metarl.baselines``
+(for ``--algo``), is accepted with the same meaning and errors; ``--grid KEY=V1,V2 ...`` gives
+some of them several values (each value read by that module's own parser) and the sweep runs
+every combination for every seed of ``--seeds``. Each trial is an ordinary run directory
+``DIR/trials/<grid point>/seed-<s>/`` (grid point ``lr=0.001,hidden_size=64`` or ``default``),
+trained in-process (:func:`metarl.train.train`, or the baseline's
+:func:`metarl.baselines.__main__.evaluate`) inside a Ray Tune function trainable that reports
+every iteration's metrics to Tune; ``metarl.evaluate``, ``compare``, ``progress`` and
+``--resume`` of train or baselines work on a trial. A trial's own output goes to ``sweep.log``
+in its directory; the sweep prints one line per trial started, finished or failed.
 
 ``DIR/sweep.json`` keeps the sweep's arguments, so ``--resume DIR`` needs nothing else: it decides
-from the run directories what is left (``eval/adaptation.json``: done; ``checkpoint.pt``: go on
-from it; only ``config.json``: start again) and submits only those trials. At the end
-``DIR/summary/`` holds the aggregates over seeds × held-out tasks (:mod:`metarl.aggregate`).
+from the run directories what is left (``eval/adaptation.json``: done; ``checkpoint.pt``, or a
+baseline's finished held-out tasks in ``tasks/``: go on from it; only ``config.json``: start
+again) and submits only those trials. At the end ``DIR/summary/`` holds the aggregates over seeds × held-out tasks (:mod:`metarl.aggregate`).
 Tune's own files go to ``DIR/ray/``. A failed trial is reported with its error and the others go
 on; the exit status is then 1.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import itertools
 import json
 import logging
@@ -41,6 +45,7 @@ from metarl import train as train_cli
 from metarl.agents import agent_spec
 from metarl.aggregate import SUMMARY, sweep_curves, write_summary
 from metarl.config import ConfigError
+from metarl.envs.vector import resolve_device
 from metarl.evaluation import JSON_NAME, AdaptationCurve
 from metarl.fileio import atomic_write
 from metarl.runs import CHECKPOINT, CONFIG, EVAL, RunDir, RunError
@@ -51,7 +56,7 @@ SWEEP_JSON = "sweep.json"
 TRIALS = "trials"
 LOG = "sweep.log"
 FORMAT_VERSION = 1
-OWN_FLAGS = ("--seed", "--out", "--resume", "--print-config", "--agent")
+OWN_FLAGS = ("--seed", "--out", "--resume", "--print-config", "--agent", "--algo")
 RESUME_FREE = ("address", "cpus_per_trial", "gpus_per_trial", "max_concurrent")
 """What a --resume may change: where and how many trials run at once, not what they learn."""
 _SAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
@@ -72,6 +77,77 @@ class Trial:
         return f"{self.point}/seed-{self.seed}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Learner:
+    """What the trials train: a meta-learner of ``metarl.train`` (``flag="agent"``) or a
+    baseline of ``metarl.baselines`` (``flag="algo"``), with the parser, config and run of each."""
+
+    flag: str  # "agent" or "algo"
+    name: str
+
+    @property
+    def cli(self) -> str:
+        """The module whose flags the trials take."""
+        return "metarl.train" if self.flag == "agent" else "metarl.baselines"
+
+    def parser(self) -> cli.ArgumentParser:
+        """The trials' parser (metarl.train's of the agent, or metarl.baselines'), reporting
+        errors as the sweep's."""
+        parser = (
+            train_cli.build_parser(self.name)
+            if self.flag == "agent"
+            else _baselines().build_parser()
+        )
+        parser.prog = "python -m metarl.sweep"
+        return parser
+
+    def parse(self, argv: Sequence[str]) -> Any:
+        """``argv`` (trial flags) parsed as one trial's."""
+        return self.parser().parse_args([f"--{self.flag}", self.name, *argv])
+
+    def resolve(self, args: Any) -> Any:
+        """The config of a new trial from its parsed flags."""
+        if self.flag == "agent":
+            return train_cli.resolve_config(args)
+        return _baselines().resolve_config(args)[0]
+
+    def load(self, path: Path) -> Any:
+        """The config in the trial directory ``path``."""
+        if self.flag == "agent":
+            return RunDir.open(path).load_config()
+        from metarl.baselines.config import BaselineConfig
+
+        try:
+            return BaselineConfig.load(path / CONFIG)
+        except (OSError, ValueError, TypeError) as e:
+            raise RunError(f"{path / CONFIG} is not a readable baseline config ({e})") from None
+
+    def check(self, config: Any) -> None:
+        """Fail before anything is written on a bad family parameter or device."""
+        if self.flag == "agent":
+            train_cli.check_setup(config)
+        else:
+            _baselines().spec_of(config)
+            resolve_device(config.device)
+
+    def run(self, config: Any, run: RunDir, log_every: float, report: Any) -> None:
+        """Train (or go on training) the trial ``run``: ``report(row)`` after each iteration of a
+        meta-learner; a baseline runs its held-out tasks (the finished ones are kept)."""
+        if self.flag == "agent":
+            state = run.load_checkpoint() if (run.path / CHECKPOINT).is_file() else None
+            train_cli.check_setup(config)  # torch threads = config.threads
+            train_cli.train(self.name, config, run, state, log_every=log_every,
+                            on_iteration=report)  # fmt: skip
+        else:
+            baselines = _baselines()
+            baselines.evaluate(run, config, baselines.spec_of(config), log_every)
+
+
+def _baselines() -> Any:
+    """metarl.baselines' CLI module (imported when a sweep of baselines needs it)."""
+    return importlib.import_module("metarl.baselines.__main__")
+
+
 def build_parser() -> cli.ArgumentParser:
     """The sweep's own flags; the rest are metarl.train's."""
     p = cli.ArgumentParser(
@@ -80,19 +156,22 @@ def build_parser() -> cli.ArgumentParser:
         description="Train every seed of --seeds for every point of --grid on Ray Tune (this "
         "machine, or a cluster with --address), one run directory per trial, then aggregate "
         "the adaptation curves over seeds × held-out tasks into DIR/summary/. Any other flag is "
-        "metarl.train's (python -m metarl.train --agent NAME --help lists them) and applies to "
-        "every trial.",
+        "metarl.train's (python -m metarl.train --agent NAME --help lists them), or with --algo "
+        "metarl.baselines', and applies to every trial.",
     )
     p.add_argument(
         "--agent", default=None, help=f"meta-learner (default {train_cli.DEFAULT_AGENT})"
     )
+    p.add_argument("--algo", default=None,
+                   help="a baseline of python -m metarl.baselines instead of a meta-learner "
+                   "(e.g. ppo, multitask); the trials then take metarl.baselines' flags")  # fmt: skip
     p.add_argument("--seeds", default="0,10000,20000",
                    help="comma-separated training seeds (default 0,10000,20000)")  # fmt: skip
     p.add_argument("--grid", nargs="*", default=[], metavar="KEY=V1,V2",
                    help="train flags with several values, e.g. lr=1e-3,3e-4 hidden_size=64,128; "
                    "every combination is a grid point")  # fmt: skip
     p.add_argument("--out", default=None,
-                   help="sweep directory (default runs/sweep-<agent>-<env>)")  # fmt: skip
+                   help="sweep directory (default runs/sweep-<agent or algo>-<env>)")  # fmt: skip
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="finish the sweep in DIR: only its unfinished trials run, each from its "
                    "last checkpoint; only --address and the per-trial resources may change")  # fmt: skip
@@ -100,7 +179,8 @@ def build_parser() -> cli.ArgumentParser:
                    help="a running Ray cluster (auto, HOST:PORT or ray://HOST:10001); default: "
                    "start Ray on this machine with all its CPUs")  # fmt: skip
     p.add_argument("--cpus-per-trial", type=int, default=None,
-                   help="CPUs Ray reserves for a trial, and its torch threads (default 1)")  # fmt: skip
+                   help="CPUs Ray reserves for a trial: its torch threads, or a baseline's "
+                   "worker processes (default 1)")  # fmt: skip
     p.add_argument("--gpus-per-trial", type=float, default=None,
                    help="GPUs (or a share, e.g. 0.25) Ray reserves for a trial (default 0)")  # fmt: skip
     p.add_argument("--max-concurrent", type=int, default=None,
@@ -125,9 +205,10 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
-def _grid(items: Sequence[str], agent: str) -> list[tuple[str, list[str]]]:
-    """``["lr=1e-3,3e-4"]`` → ``[("--lr", ["1e-3", "3e-4"])]``, each flag one of the agent's."""
-    flags = build_train_parser(agent)._option_string_actions
+def _grid(items: Sequence[str], learner: Learner) -> list[tuple[str, list[str]]]:
+    """``["lr=1e-3,3e-4"]`` → ``[("--lr", ["1e-3", "3e-4"])]``, each flag one of the trials'."""
+    flags = learner.parser()._option_string_actions
+    whose = f"--{learner.flag} {learner.name}"
     out: list[tuple[str, list[str]]] = []
     for item in items:
         key, sep, values = item.partition("=")
@@ -135,23 +216,14 @@ def _grid(items: Sequence[str], agent: str) -> list[tuple[str, list[str]]]:
         if not sep or not values or "" in values.split(","):
             raise ConfigError(f"--grid takes KEY=V1,V2 (e.g. lr=1e-3,3e-4), got {item!r}")
         if flag in ("--seed", "--env", "--env-kwargs", *OWN_FLAGS) or flag not in flags:
-            why = "use --seeds" if flag == "--seed" else f"not a config flag of --agent {agent}"
-            raise ConfigError(
-                f"--grid {key}: {why} (see python -m metarl.train --agent {agent} --help)"
-            )
+            why = "use --seeds" if flag == "--seed" else f"not a config flag of {whose}"
+            raise ConfigError(f"--grid {key}: {why} (see python -m {learner.cli} {whose} --help)")
         if flag in (f for f, _ in out):
             raise ConfigError(
                 f"--grid names {key} twice: give all its values once, comma-separated"
             )
         out.append((flag, values.split(",")))
     return out
-
-
-def build_train_parser(agent: str) -> cli.ArgumentParser:
-    """metarl.train's parser of ``agent``, reporting errors as the sweep's."""
-    parser = train_cli.build_parser(agent)
-    parser.prog = "python -m metarl.sweep"
-    return parser
 
 
 def _value_text(value: Any) -> str:
@@ -172,15 +244,14 @@ def _point_name(parsed: dict[str, Any]) -> str:
 def plan(saved: dict[str, Any], out: Path) -> list[Trial]:
     """Every trial of the sweep ``saved`` (sweep.json's content) in ``out``, with its config:
     resolved by metarl.train's parser and presets, or read from the trial's config.json."""
-    agent = saved["agent"]
-    parser = build_train_parser(agent)
+    learner = learner_of(saved)
     trials: list[Trial] = []
     names: set[tuple[str, int]] = set()
     grid = saved["grid"]
     for combo in itertools.product(*[values for _, values in grid]):
         point_argv = [x for (flag, _), v in zip(grid, combo) for x in (flag, v)]
         for seed in saved["seeds"]:
-            args = parser.parse_args([*saved["train_args"], *point_argv, "--seed", str(seed)])
+            args = learner.parse([*saved["train_args"], *point_argv, "--seed", str(seed)])
             parsed = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"))
                       for flag, _ in grid}  # fmt: skip
             point = _point_name(parsed)
@@ -190,51 +261,61 @@ def plan(saved: dict[str, Any], out: Path) -> list[Trial]:
                     f"--grid gives the grid point {point} twice: drop the repeated value"
                 )
             names.add((point, seed))
-            config = train_cli.resolve_config(args)
+            config = learner.resolve(args)
             if (path / CONFIG).is_file():
-                config = RunDir.open(path).load_config()
+                config = learner.load(path)
             trials.append(Trial(point, seed, path, config))
     return trials
 
 
+def learner_of(saved: dict[str, Any]) -> Learner:
+    """What the sweep ``saved`` (sweep.json's content) trains."""
+    flag = "algo" if "algo" in saved else "agent"
+    return Learner(flag, saved[flag])
+
+
 def trial_status(path: Path) -> str:
-    """``"done"`` (eval/adaptation.json), ``"resume"`` (checkpoint.pt), ``"restart"`` (only
-    config.json) or ``"new"`` (no run yet) of the trial directory ``path``."""
+    """``"done"`` (eval/adaptation.json), ``"resume"`` (checkpoint.pt, or a baseline's finished
+    held-out tasks in tasks/), ``"restart"`` (only config.json) or ``"new"`` (no run yet) of the
+    trial directory ``path``."""
     if (path / EVAL / JSON_NAME).is_file():
         return "done"
-    if (path / CHECKPOINT).is_file():
+    if (path / CHECKPOINT).is_file() or any((path / "tasks").glob("task-*.json")):
         return "resume"
     return "restart" if (path / CONFIG).is_file() else "new"
 
 
 def _new_sweep(args: Any, rest: list[str]) -> tuple[dict[str, Any], Path]:
-    agent = args.agent or train_cli.DEFAULT_AGENT
-    agent_spec(agent)  # an unknown name: one line listing the agents
+    if args.agent and args.algo:
+        raise ConfigError("give --agent (a meta-learner) or --algo (a baseline), not both")
+    if args.algo:
+        learner = Learner("algo", args.algo)
+    else:
+        learner = Learner("agent", args.agent or train_cli.DEFAULT_AGENT)
+        agent_spec(learner.name)  # an unknown name: one line listing the agents
     for flag in (a.split("=")[0] for a in rest if a.startswith("--")):
         if flag in OWN_FLAGS:
             raise ConfigError(f"{flag} is not a flag of a sweep's trials: the sweep sets it "
                               "(--seeds, --out and --resume are the sweep's own)")  # fmt: skip
-    grid = _grid(args.grid, agent)
+    grid = _grid(args.grid, learner)
     for flag, _ in grid:
         if flag in rest:
             raise ConfigError(f"{flag} is given both as a flag and in --grid: keep one")
     cpus = 1 if args.cpus_per_trial is None else args.cpus_per_trial
     if "--threads" not in rest:
         rest = [*rest, "--threads", str(cpus)]  # torch threads = the CPUs Ray reserves
-    saved = {"format_version": FORMAT_VERSION, "agent": agent, "seeds": _seeds(args.seeds),
+    saved = {"format_version": FORMAT_VERSION, learner.flag: learner.name, "seeds": _seeds(args.seeds),
              "grid": grid, "train_args": rest, "cpus_per_trial": cpus,
              "gpus_per_trial": args.gpus_per_trial or 0.0, "max_concurrent": args.max_concurrent,
              "address": args.address}  # fmt: skip
-    env = train_cli.short_name(
-        build_train_parser(agent).parse_args(rest).env or train_cli.DEFAULT_ENV
-    )
-    default = f"runs/sweep-{agent}-{env.replace('/', '_').replace(':', '_')}"
+    env = train_cli.short_name(learner.parse(rest).env or train_cli.DEFAULT_ENV)
+    default = f"runs/sweep-{learner.name}-{env.replace('/', '_').replace(':', '_')}"
     return saved, Path(args.out or default)
 
 
 def _load_sweep(args: Any, rest: list[str]) -> tuple[dict[str, Any], Path]:
     out = Path(args.resume)
-    given = [k for k in ("agent", "out") if getattr(args, k) is not None] + ["grid"] * bool(
+    given = [k for k in ("agent", "algo", "out") if getattr(args, k) is not None] + ["grid"] * bool(
         args.grid
     )
     if rest or given or args.seeds != build_parser().get_default("seeds"):
@@ -280,17 +361,16 @@ def run_trial(tune_config: dict[str, Any]) -> None:
     from ray import tune
 
     spec = tune_config["trial"]
+    learner = Learner(*spec["learner"])
     run = RunDir.open(spec["path"])
-    config = run.load_config()
-    state = run.load_checkpoint() if (run.path / CHECKPOINT).is_file() else None
-    train_cli.check_setup(config)  # torch threads = config.threads (the sweep's --cpus-per-trial)
+    config = learner.load(run.path)
+    how = "resumed" if trial_status(run.path) == "resume" else "started"
     with (run.path / LOG).open("a") as log, contextlib.redirect_stdout(log):
-        print(f"--- sweep trial {spec['name']} ({'resumed' if state else 'started'} "
-              f"{time.strftime('%Y-%m-%d %H:%M:%S')})", flush=True)  # fmt: skip
-        train_cli.train(spec["agent"], config, run, state, log_every=spec["log_every"],
-                        on_iteration=lambda row: tune.report(_numbers(row)))  # fmt: skip
+        print(f"--- sweep trial {spec['name']} ({how} {time.strftime('%Y-%m-%d %H:%M:%S')})",
+              flush=True)  # fmt: skip
+        learner.run(config, run, spec["log_every"], lambda row: tune.report(_numbers(row)))
     curve = AdaptationCurve.load(run.path / EVAL)
-    trained = float(curve.meta.get("train_env_steps", config.steps))
+    trained = float(curve.meta.get("train_env_steps", getattr(config, "steps", 0)))
     tune.report({"final_return": float(curve.mean[-1]), "env_steps": trained, "done": 1.0})
 
 
@@ -387,8 +467,9 @@ def _submit(
     if saved["cpus_per_trial"] > cluster_cpus:
         raise ConfigError(f"--cpus-per-trial {saved['cpus_per_trial']} is more than the "
                           f"{cluster_cpus:g} CPUs of the Ray cluster: lower it")  # fmt: skip
-    specs = [{"name": t.name, "path": str(t.path.resolve()), "agent": saved["agent"],
-              "log_every": log_every} for t in trials]  # fmt: skip
+    learner = learner_of(saved)
+    specs = [{"name": t.name, "path": str(t.path.resolve()), "log_every": log_every,
+              "learner": [learner.flag, learner.name]} for t in trials]  # fmt: skip
     resources = {"cpu": saved["cpus_per_trial"], "gpu": saved["gpus_per_trial"]}
     done_before = len(plan(saved, out)) - len(trials)
     progress = _progress_callback(done_before + len(trials), done_before, every_s=log_every)
@@ -428,10 +509,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise RunError(f"{out} already holds a sweep: finish it with --resume {out}, or "
                            "choose another --out")  # fmt: skip
     _check_resources(saved)
-    log_every = build_train_parser(saved["agent"]).parse_args(saved["train_args"]).log_every
+    learner = learner_of(saved)
+    log_every = learner.parse(saved["train_args"]).log_every
     trials = plan(saved, out)
     for config in {t.point: t.config for t in trials}.values():
-        train_cli.check_setup(config)  # a bad family parameter or device: before anything runs
+        learner.check(config)  # a bad family parameter or device: before anything runs
     if not args.resume:
         out.mkdir(parents=True, exist_ok=True)
         text = json.dumps(saved, indent=1)
@@ -456,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ray.shutdown()
     points, missing = sweep_curves(out)
     if any(points.values()):
-        summary = write_summary(out / SUMMARY, points, missing, meta={"agent": saved["agent"]})
+        summary = write_summary(out / SUMMARY, points, missing, meta={learner.flag: learner.name})
         print((summary / "ranking.md").read_text(), end="")
         print(f"summary: {summary}/ (summary.json, summary.csv, summary.png, ranking.md)")
     for name, error in failed.items():

@@ -169,6 +169,54 @@ def test_resume_bad_input(full_sweep: Path, tmp_path: Path, capsys) -> None:
     assert "sweep.json" in lines[0] and "--resume" in lines[2]
 
 
+CLASSIC = ["--algo", "ucb1", "--env", "bandit", "--eval-tasks", "6", "--seeds", "0,1",
+           "--grid", "episodes_per_trial=5,10"]  # fmt: skip
+
+
+def test_sweep_of_a_baseline_and_its_resume(local_ray, tmp_path: Path) -> None:
+    out = tmp_path / "classic"
+    assert run_cli([*CLASSIC, "--out", str(out)]) == 0
+    points = ("episodes_per_trial=5", "episodes_per_trial=10")
+    for point in points:
+        for seed in (0, 1):
+            trial = out / "trials" / point / f"seed-{seed}"
+            config = json.loads((trial / "config.json").read_text())
+            assert config["config"] == "BaselineConfig" and config["algo"] == "ucb1"
+            assert config["seed"] == seed and config["episodes_per_trial"] == int(
+                point.split("=")[1]
+            )
+            curve = json.loads((trial / "eval" / "adaptation.json").read_text())
+            assert len(curve["mean"]) == config["episodes_per_trial"]
+    summary = numbers(out)
+    assert set(summary) == set(points) and summary[points[0]]["seeds"] == [0, 1]
+    assert json.loads((out / "summary" / "summary.json").read_text())["meta"] == {"algo": "ucb1"}
+    # One trial lost its curve: --resume runs only that one and ends with the same summary.
+    redo, kept = (out / "trials" / points[1] / f"seed-{s}" for s in (1, 0))
+    shutil.rmtree(redo / "eval")
+    before = {f: f.stat().st_mtime_ns for f in kept.rglob("*") if f.is_file()}
+    assert sweep.trial_status(redo) == "restart"
+    assert run_cli(["--resume", str(out)]) == 0
+    assert {f: f.stat().st_mtime_ns for f in kept.rglob("*") if f.is_file()} == before
+    assert numbers(out) == summary
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--agent", "rl2", "--algo", "ucb1", "--env", "bandit"], "not both"),
+        (["--algo", "ucb1", "--env", "bandit", "--grid", "lr=1e-3,3e-4"],
+         "not a config flag of --algo ucb1"),
+        (["--algo", "sac", "--env", "bandit"], "sac needs continuous"),
+        (["--algo", "ucb1", "--env", "bandit", "--steps", "10"], "--steps has no effect"),
+    ],
+)  # fmt: skip
+def test_baseline_sweep_bad_input(tmp_path: Path, capsys, argv: list, words: str) -> None:
+    assert run_cli([*argv, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "s").exists()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -24,7 +24,6 @@ import json
 import shlex
 import typing
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
@@ -35,7 +34,7 @@ from metarl.baselines.config import FAMILY_STEPS, OTHER_FAMILY_STEPS, BaselineCo
 from metarl.config import ConfigError, field_docs
 from metarl.envs import Task, family_tasks, make_family, resolve_env_id, tasks_to_json
 from metarl.envs.vector import resolve_device
-from metarl.evaluation import summary_table
+from metarl.evaluation import JSON_NAME, AdaptationCurve, summary_table
 from metarl.progressbar import DEFAULT_EVERY_S
 from metarl.runs import CONFIG, EVAL, TASKS, RunDir, RunError, default_run_dir
 from metarl.train import short_name
@@ -172,9 +171,7 @@ def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, Base
     extra = {k: getattr(args, k) for k in RESUME_OVERRIDES if getattr(args, k) is not None}
     config = dataclasses.replace(config, **extra)
     config.validate()
-    family = make_family(config.env, **config.env_kwargs)
-    spec = baseline_spec(config.algo, config.env, family.action_space)
-    family.close()
+    spec = spec_of(config)
     if extra:
         run.save_config(config)
     return run, config, spec
@@ -211,23 +208,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _print_config(config)
         run = RunDir.create(args.out or default_run_dir(config.algo, config.env, config.seed),
                             config)  # fmt: skip
-    tasks = held_out_tasks(config, run)
-    torch.set_num_threads(1)  # as in every worker: more threads only contend (and give other sums)
-    print(f"metarl.baselines: {config.algo} on {resolve_env_id(config.env)} "
-          f"({config.env_kwargs or 'defaults'}), {len(tasks)} held-out tasks, "
-          f"{config.workers()} worker(s) -> {run.path}")  # fmt: skip
     try:
-        curve = spec.curve_function()(config, run.path, tasks, args.log_every)
+        curve = evaluate(run, config, spec, args.log_every)
     except KeyboardInterrupt:
         path = shlex.quote(str(run.path))
         raise cli.Interrupted(
             f"interrupted; the held-out tasks finished so far are kept in {path}/tasks: continue "
             f"with `python -m metarl.baselines --resume {path}`"
         ) from None
-    saved = curve.save(run.path / EVAL)
     print(summary_table(curve))
-    print(f"adaptation curve: {saved} (plot: {Path(saved).with_suffix('.png')})")
+    saved = run.path / EVAL / JSON_NAME
+    print(f"adaptation curve: {saved} (plot: {saved.with_suffix('.png')})")
     return 0
+
+
+def evaluate(
+    run: RunDir, config: BaselineConfig, spec: BaselineSpec, every_s: float
+) -> AdaptationCurve:
+    """The baseline's curve on the held-out tasks of ``config`` (those already in
+    ``run``/tasks are kept), saved to ``run``/eval; a progress line every ``every_s`` seconds
+    when output is not a terminal. The Python API under the CLI and ``metarl.sweep --algo``."""
+    tasks = held_out_tasks(config, run)
+    torch.set_num_threads(1)  # as in every worker: more threads only contend (and give other sums)
+    print(f"metarl.baselines: {config.algo} on {resolve_env_id(config.env)} "
+          f"({config.env_kwargs or 'defaults'}), {len(tasks)} held-out tasks, "
+          f"{config.workers()} worker(s) -> {run.path}")  # fmt: skip
+    curve = spec.curve_function()(config, run.path, tasks, every_s)
+    curve.save(run.path / EVAL)
+    return curve
+
+
+def spec_of(config: BaselineConfig) -> BaselineSpec:
+    """The registry entry of ``config.algo`` on ``config.env`` (refused if it does not fit)."""
+    family = make_family(config.env, **config.env_kwargs)
+    try:
+        return baseline_spec(config.algo, config.env, family.action_space)
+    finally:
+        family.close()
 
 
 def _print_config(config: BaselineConfig) -> int:
