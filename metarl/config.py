@@ -67,6 +67,9 @@ class RL2Config(RunConfig):
 
     episodes_per_trial: int = 2
     """Episodes of one task in a trial (the agent's memory spans them; reset between trials)."""
+    normalize_obs: bool = True
+    """Normalize the agent's input (observation, previous action, reward) with a running mean
+    and std (the tabular families' presets turn it off)."""
     num_envs: int = 256
     """Parallel trials (sub-envs) per rollout."""
     rollout_steps: int = 0
@@ -114,6 +117,9 @@ class RL2Config(RunConfig):
     """Value loss coefficient."""
     max_grad_norm: float = 0.5
     """Gradient norm clip."""
+    init_log_std: float = -1.0
+    """Initial log std of the Gaussian policy for Box actions, in units of the action range's
+    half-width (-1: std 0.37; the built-in presets keep 0, std 1). Discrete actions ignore it."""
     reward_scale: float = 1.0
     """Rewards are multiplied by this for learning (reported returns are unscaled); with
     --reward-norm the running scale divides it out again."""
@@ -124,7 +130,8 @@ class RL2Config(RunConfig):
     raw. The built-in presets turn it off and keep their tuned --reward-scale."""
 
     # Fields added after runs were saved: the value a config.json without them stands for.
-    ABSENT_IN_OLD_JSON: ClassVar[dict[str, Any]] = {"reward_norm": False}
+    ABSENT_IN_OLD_JSON: ClassVar[dict[str, Any]] = {"reward_norm": False, "init_log_std": 0.0}
+    # (normalize_obs was always saved: an old config.json states its value)
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
@@ -272,39 +279,45 @@ def _flag(name: str) -> str:
 
 # Good defaults per (agent, family). Anything not named here comes from the config class. The RL²
 # presets name every field whose class default changed after their results were measured
-# (reward_norm, lr, ent_coef, minibatches; issue 22), so they keep the behaviour they were tuned
-# with.
+# (reward_norm, lr, ent_coef, minibatches, normalize_obs and, for Box actions, init_log_std; issue
+# 22), so they
+# keep the behaviour they were tuned with.
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("rl2", "bandit"): dict(
         env_kwargs={"num_arms": 5}, episodes_per_trial=10, num_envs=1024, steps=20_000_000,
         gamma=0.99, gae_lambda=0.95, lr=1e-3, ent_coef=0.01, eval_tasks=1000, minibatches=16,
-        anneal_lr=True, reward_norm=False,
+        anneal_lr=True, reward_norm=False, normalize_obs=False,
     ),
     ("rl2", "tabular-mdp"): dict(
         episodes_per_trial=10, num_envs=512, steps=100_000_000, gamma=0.99, gae_lambda=0.3,
         lr=1e-3, eval_tasks=1000, hidden_size=128, reward_scale=0.1, minibatches=16,
         chrono_init=True, anneal_lr=True, critic_gru=True, transition_input=True, head_hidden=256,
-        ent_coef=0.01, reward_norm=False,
+        ent_coef=0.01, reward_norm=False, normalize_obs=False,
     ),
     ("rl2", "nav"): dict(
         episodes_per_trial=2, num_envs=256, steps=10_000_000, lr=1e-3, reward_scale=0.1,
         ent_coef=0.0, normalize_obs=True, eval_tasks=200, minibatches=4, reward_norm=False,
+        init_log_std=0.0,
     ),
     ("rl2", "cheetah-vel"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
         eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
+        init_log_std=0.0,
     ),
     ("rl2", "cheetah-dir"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
         eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
+        init_log_std=0.0,
     ),
     ("rl2", "ant-dir"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
         eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
+        init_log_std=0.0,
     ),
     ("rl2", "ant-goal"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
         eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
+        init_log_std=0.0,
     ),
 }  # fmt: skip
 

@@ -1,12 +1,14 @@
-"""RL²'s bare defaults on families without a preset (issue 22): the example families in examples/.
+"""The bare defaults on families without a preset (issue 22): the example families in examples/.
 
 Each family is trained with nothing but ``--steps`` (and ``--threads``), as a new user would:
 
     python -m metarl.train --agent rl2 --env examples.<module>:<Id> --steps 2000000 --threads 1 \\
         --out runs/defaults-<name>
 
-into ``runs/defaults-<name>`` (resumed if it stopped early, reused if finished), then the held-out
-normalized score of every episode of the trial is read from its ``eval/adaptation.json``. The
+into ``runs/defaults-<name>`` (``runs/defaults-maml-<name>`` with ``--agent maml``; resumed if it
+stopped early, reused if finished), then the held-out normalized score of every point of the
+curve (RL²: each episode of the trial; MAML: after each gradient step) is read from its
+``eval/adaptation.json``. The
 ``before`` runs repeat the defaults of before issue 22 with flags (``--reward-norm false --lr 3e-4
 --ent-coef 0.01 --minibatches 4``: exactly the old code path), the evidence that they fail.
 Writes ``docs/robust_defaults.json`` and prints a markdown table.
@@ -35,24 +37,17 @@ FAMILIES = {
     "corner-grid": "examples.corner_grid:CornerGrid-v0",
     "mirrored-controls": "examples.mirrored_controls:MirroredControls-v1",
 }
-# The class defaults before issue 22, as flags: exactly the old code path.
-OLD_DEFAULTS = [
-    "--reward-norm",
-    "false",
-    "--lr",
-    "3e-4",
-    "--ent-coef",
-    "0.01",
-    "--minibatches",
-    "4",
-]
+# RL²'s class defaults before issue 22, as flags: exactly the old code path.
+OLD_DEFAULTS = ["--reward-norm", "false", "--lr", "3e-4", "--ent-coef", "0.01", "--minibatches",
+                "4", "--init-log-std", "0", "--normalize-obs", "false"]  # fmt: skip
 TARGET = 0.9  # normalized score at the last episode of the trial (issue 22)
 ROOT = Path(__file__).resolve().parents[1]  # examples/ imports from here, as a user's cwd
 
 
 def run_dir(args: argparse.Namespace, name: str, before: bool) -> Path:
-    """Where the run of ``name`` lives: runs/defaults-<name> (``-before`` for the old ones)."""
-    return Path(args.runs).resolve() / f"defaults-{name}{'-before' if before else ''}"
+    """Where the run of ``name`` lives: runs/defaults-[maml-]<name>[-before]."""
+    agent = "" if args.agent == "rl2" else f"{args.agent}-"
+    return Path(args.runs).resolve() / f"defaults-{agent}{name}{'-before' if before else ''}"
 
 
 def train_family(args: argparse.Namespace, name: str, before: bool) -> Path:
@@ -66,7 +61,7 @@ def train_family(args: argparse.Namespace, name: str, before: bool) -> Path:
             return out
         argv = ["--resume", str(out), "--steps", str(args.steps)]
     else:
-        argv = ["--agent", "rl2", "--env", FAMILIES[name], "--steps", str(args.steps),
+        argv = ["--agent", args.agent, "--env", FAMILIES[name], "--steps", str(args.steps),
                 "--threads", str(args.threads), "--out", str(out),
                 *(OLD_DEFAULTS if before else [])]  # fmt: skip
     if subprocess.run([sys.executable, "-m", "metarl.train", *argv], cwd=ROOT).returncode != 0:
@@ -91,22 +86,24 @@ def result(out: Path, name: str, before: bool) -> dict:
         "family": name, "env": config["env"], "defaults": "before" if before else "now",
         "run": str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out), "normalized": norm.tolist(),
         "normalized_ci95": ((high - low) / 2).tolist(), "mean_return": curve.mean.tolist(),
-        "reward_norm": config.get("reward_norm", False), "lr": config["lr"],
-        "ent_coef": config["ent_coef"], "target_met": bool(norm[-1] >= TARGET), **curve.meta,
+        "agent": "rl2" if config["config"] == "RL2Config" else "maml",
+        **{k: config[k] for k in ("reward_norm", "lr", "ent_coef", "init_log_std",
+                                  "normalize_obs") if k in config},
+        "target_met": bool(norm[-1] >= TARGET), **curve.meta,
     }  # fmt: skip
 
 
 def table(rows: list[dict]) -> str:
     """The markdown table of BENCHMARKS.md."""
     lines = [
-        "| family | defaults | episode 1 | last episode | target ≥ 0.9 | env steps | wall |",
-        "|---|---|---:|---:|---|---:|---:|",
+        "| family | agent | defaults | first point | last point | target ≥ 0.9 | env steps | wall |",
+        "|---|---|---|---:|---:|---|---:|---:|",
     ]
     for r in rows:
         ep = [f"{m:.3f} ± {c:.3f}" for m, c in zip(r["normalized"], r["normalized_ci95"])]
         wall = r.get("train_wall_time_s", float("nan")) / 60
         lines.append(
-            f"| {r['family']} | {r['defaults']} | {ep[0]} | **{ep[-1]}** | "
+            f"| {r['family']} | {r['agent']} | {r['defaults']} | {ep[0]} | **{ep[-1]}** | "
             f"{'met' if r['target_met'] else 'not met'} | {r['train_env_steps']:,} | "
             f"{wall:.1f} min |"
         )
@@ -117,12 +114,17 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--families", nargs="*", default=list(FAMILIES), choices=list(FAMILIES))
     p.add_argument("--steps", type=int, default=2_000_000, help="env steps of each run")
-    p.add_argument("--before", action="store_true", help="also the old defaults' runs")
+    p.add_argument("--agent", default="rl2", choices=["rl2", "maml"])
+    p.add_argument("--before", action="store_true", help="also RL²'s old defaults' runs")
     p.add_argument("--report", action="store_true", help="read finished runs, train nothing")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per run")
     p.add_argument("--runs", default="runs")
-    p.add_argument("--json", default="docs/robust_defaults.json")
+    p.add_argument("--json", default=None,
+                   help="default docs/robust_defaults.json (rl2), docs/robust_defaults_maml.json")  # fmt: skip
     args = p.parse_args()
+    if args.before and args.agent != "rl2":
+        p.error("--before is RL²'s old defaults")
+    args.json = args.json or f"docs/robust_defaults{'' if args.agent == 'rl2' else '_maml'}.json"
     rows = []
     for before in (False, True) if args.before else (False,):
         for name in args.families:
@@ -131,7 +133,7 @@ def main() -> None:
                 out = train_family(args, name, before)
             if (out / "eval" / "adaptation.json").exists():
                 rows.append(result(out, name, before))
-    print(f"RL² bare defaults, held-out normalized score (95% CI), {platform.machine()}, "
+    print(f"{args.agent} bare defaults, held-out normalized score (95% CI), {platform.machine()}, "
           f"{time.strftime('%Y-%m-%d')}")  # fmt: skip
     print(table(rows))
     Path(args.json).write_text(json.dumps(rows, indent=1, default=float) + "\n")

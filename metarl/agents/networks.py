@@ -137,6 +137,7 @@ class RecurrentActorCritic(nn.Module):
         head_hidden: int = 0,
         chrono_horizon: int = 0,
         critic_gru: bool = False,
+        init_log_std: float = 0.0,
     ) -> None:
         super().__init__()
         self.hidden_size = hidden_size
@@ -149,7 +150,7 @@ class RecurrentActorCritic(nn.Module):
         if critic_gru:
             self.critic_encoder, self.critic_core = self._core(in_dim)
         self.policy_dim = 2 * hidden_size if head_hidden else hidden_size
-        self.policy = ActionHead(self.policy_dim, action_space, hidden=head_hidden)
+        self.policy = ActionHead(self.policy_dim, action_space, init_log_std, hidden=head_hidden)
         # Identity adds no parameters: checkpoints without head_hidden keep their keys.
         self.value_body = (
             _tanh_layer(self.policy_dim, head_hidden) if head_hidden else nn.Identity()

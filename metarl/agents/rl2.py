@@ -75,6 +75,7 @@ class RL2:
                 config.head_hidden,
                 config.episodes_per_trial * env.horizon if config.chrono_init else 0,
                 config.critic_gru,
+                config.init_log_std,
             )
         self.net.to(self.device)
         self.obs_norm = RunningNorm(obs_dim).to(self.device)

@@ -113,8 +113,9 @@ def test_a_family_without_a_preset_learns_from_rewards_over_the_running_return_s
 
 
 def test_presets_keep_the_settings_they_were_measured_with() -> None:
-    # the class defaults changed in issue 22 (reward_norm on, lr, ent_coef, minibatches); every
-    # built-in RL² preset names the values its committed results were trained with
+    # the class defaults changed in issue 22 (reward_norm and normalize_obs on, lr, ent_coef,
+    # minibatches, init_log_std); every built-in RL² preset names the values its committed
+    # results were trained with
     measured = {
         "bandit": (1e-3, 0.01, 1.0, 16), "tabular-mdp": (1e-3, 0.01, 0.1, 16),
         "nav": (1e-3, 0.0, 0.1, 4),
@@ -125,13 +126,33 @@ def test_presets_keep_the_settings_they_were_measured_with() -> None:
         config = preset("rl2", env)
         assert (config.lr, config.ent_coef, config.reward_scale, config.minibatches) == settings
         assert config.reward_norm is False, env
+        tabular = env in ("bandit", "tabular-mdp")
+        assert config.normalize_obs is not tabular, env
+        if not tabular:  # Box actions: a Gaussian policy of std 1
+            assert config.init_log_std == 0.0, env
 
 
 def test_a_config_json_from_before_reward_norm_loads_with_it_off() -> None:
     saved = json.loads((RESULTS / "rl2-nav" / "config.json").read_text())
-    assert "reward_norm" not in saved  # written before the field existed
+    assert "reward_norm" not in saved and "init_log_std" not in saved  # written before them
     assert config_from_json(saved).reward_norm is False
+    assert config_from_json(saved).init_log_std == 0.0
     assert config_from_json(to_json(_windy_config())).reward_norm is True
+
+
+MIRRORED = "examples.mirrored_controls:MirroredControls-v1"
+
+
+def test_init_log_std_sets_the_gaussian_policy_and_leaves_discrete_ones_alone() -> None:
+    box = dataclasses.replace(_windy_config(), env=MIRRORED, env_kwargs={})
+    tasks = family_tasks(MIRRORED, "train", 4, 0)
+    for value in (-1.0, 0.0):
+        agent = RL2(dataclasses.replace(box, init_log_std=value), tasks)
+        assert torch.equal(agent.net.policy.log_std.data, torch.full((2,), value))
+    windy = family_tasks(WINDY, "train", 4, 0)
+    nets = [RL2(_windy_config(init_log_std=v), windy).net.state_dict() for v in (-1.0, 0.0)]
+    assert nets[0].keys() == nets[1].keys() and "policy.log_std" not in nets[0]
+    assert all(torch.equal(nets[0][k], nets[1][k]) for k in nets[0])
 
 
 @pytest.mark.parametrize("reward_norm", [True, False])
