@@ -280,8 +280,7 @@ def _flag(name: str) -> str:
 # Good defaults per (agent, family). Anything not named here comes from the config class. The RL²
 # presets name every field whose class default changed after their results were measured
 # (reward_norm, lr, ent_coef, minibatches, normalize_obs and, for Box actions, init_log_std; issue
-# 22), so they
-# keep the behaviour they were tuned with.
+# 22), so they keep the behaviour they were tuned with.
 PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("rl2", "bandit"): dict(
         env_kwargs={"num_arms": 5}, episodes_per_trial=10, num_envs=1024, steps=20_000_000,

@@ -20,9 +20,9 @@ in its directory; the sweep prints one line per trial started, finished or faile
 ``DIR/sweep.json`` keeps the sweep's arguments, so ``--resume DIR`` needs nothing else: it decides
 from the run directories what is left (``eval/adaptation.json``: done; ``checkpoint.pt``, or a
 baseline's finished held-out tasks in ``tasks/``: go on from it; only ``config.json``: start
-again) and submits only those trials. At the end ``DIR/summary/`` holds the aggregates over seeds × held-out tasks (:mod:`metarl.aggregate`).
-Tune's own files go to ``DIR/ray/``. A failed trial is reported with its error and the others go
-on; the exit status is then 1.
+again) and submits only those trials. At the end ``DIR/summary/`` holds the aggregates over
+seeds × held-out tasks (:mod:`metarl.aggregate`). Tune's own files go to ``DIR/ray/``. A failed
+trial is reported with its error and the others go on; the exit status is then 1.
 """
 
 from __future__ import annotations
@@ -304,8 +304,8 @@ def _new_sweep(args: Any, rest: list[str]) -> tuple[dict[str, Any], Path]:
     cpus = 1 if args.cpus_per_trial is None else args.cpus_per_trial
     if "--threads" not in rest:
         rest = [*rest, "--threads", str(cpus)]  # torch threads = the CPUs Ray reserves
-    saved = {"format_version": FORMAT_VERSION, learner.flag: learner.name, "seeds": _seeds(args.seeds),
-             "grid": grid, "train_args": rest, "cpus_per_trial": cpus,
+    saved = {"format_version": FORMAT_VERSION, learner.flag: learner.name,
+             "seeds": _seeds(args.seeds), "grid": grid, "train_args": rest, "cpus_per_trial": cpus,
              "gpus_per_trial": args.gpus_per_trial or 0.0, "max_concurrent": args.max_concurrent,
              "address": args.address}  # fmt: skip
     env = train_cli.short_name(learner.parse(rest).env or train_cli.DEFAULT_ENV)
@@ -315,9 +315,8 @@ def _new_sweep(args: Any, rest: list[str]) -> tuple[dict[str, Any], Path]:
 
 def _load_sweep(args: Any, rest: list[str]) -> tuple[dict[str, Any], Path]:
     out = Path(args.resume)
-    given = [k for k in ("agent", "algo", "out") if getattr(args, k) is not None] + ["grid"] * bool(
-        args.grid
-    )
+    given = [k for k in ("agent", "algo", "out") if getattr(args, k) is not None]
+    given += ["grid"] * bool(args.grid)
     if rest or given or args.seeds != build_parser().get_default("seeds"):
         extra = " ".join(rest) or ", ".join(f"--{k}" for k in given) or "--seeds"
         raise ConfigError(f"{extra}: --resume takes the sweep's arguments from {out / SWEEP_JSON}; "
