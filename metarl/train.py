@@ -35,6 +35,7 @@ from metarl.config import ConfigError, RunConfig, field_docs, to_json
 from metarl.envs import BUILTIN_FAMILIES, Task, family_tasks, make_family, resolve_env_id
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
+from metarl.heap import release_free_memory
 from metarl.progressbar import DEFAULT_EVERY_S, ProgressReport
 from metarl.runs import EVAL, RunDir, default_run_dir
 
@@ -275,6 +276,7 @@ def train(
         with report:
             while agent.env_steps < config.steps:
                 row = agent.train_iteration()
+                release_free_memory()  # else the freed heap fragments and RSS grows (heap.py)
                 row["time_s"] = time.perf_counter() - started
                 metrics.append(row)
                 for key, value in row.items():
