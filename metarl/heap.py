@@ -2,10 +2,8 @@
 
 Every iteration allocates and frees the same large buffers (rollouts, minibatches, gradients).
 glibc's allocator keeps freed memory in its heap for reuse instead of returning it, and over a
-long run the heap fragments, so the resident set grows although nothing leaks: an RL² nav run of
-10M env steps went from 554 MiB at 10% to 842 MiB at the end, and to a flat 329/330 MiB with
-:func:`release_free_memory` after every iteration (docs/BENCHMARKS.md, "Memory over a long run").
-"""
+long run the heap fragments, so the resident set grows although nothing leaks; trimming after
+every iteration keeps it flat (docs/BENCHMARKS.md, "Memory over a long run")."""
 
 from __future__ import annotations
 
