@@ -1,11 +1,11 @@
 """``python -m metarl.compare RUN [RUN ...]``: several adaptation curves in one plot and one table.
 
 Each argument is a run directory (its ``eval/adaptation.json`` is read), a directory holding an
-``adaptation.json``, the file itself, or a sweep directory of ``metarl.sweep`` (one curve per grid
-point, pooling every seed's held-out tasks: :func:`pooled`). The plot overlays the curves' means and 95% bands on the
-shared x-axis "env steps on the new task" (or each curve's own adaptation points with
-``--x-axis x``). The table gives, per curve, the first and last point and the total over all
-points, each with its 95% bootstrap interval over tasks.
+``adaptation.json``, the file itself, or a sweep directory of ``metarl.sweep`` (one curve per
+grid point, pooling every seed's held-out tasks: :func:`pooled`). The plot overlays the curves'
+means and 95% bands on the shared x-axis "env steps on the new task" (or each curve's own
+adaptation points with ``--x-axis x``). The table gives, per curve, the first and last point and
+the total over all points, each with its 95% bootstrap interval over tasks.
 
 Curves evaluated on the *same* held-out tasks (same family id, same task parameters, same number
 of points: runs of the same seed and family) are also compared **paired**: the difference to the
@@ -308,19 +308,20 @@ def pooled(curves: Sequence[AdaptationCurve]) -> AdaptationCurve:
 def load_inputs(args: Sequence[str]) -> list[tuple[AdaptationCurve, str, dict[str, Any] | None]]:
     """``(curve, default label, family parameters)`` of each RUN argument; a sweep directory
     (one with ``trials/``) gives one pooled curve per grid point with finished trials."""
-    out = []
+    out: list[tuple[AdaptationCurve, str, dict[str, Any] | None]] = []
     for arg in args:
         trials = Path(arg) / "trials"
         if not trials.is_dir():
             path = curve_path(arg)
             out.append((AdaptationCurve.load(path), default_label(path), run_env_kwargs(path)))
             continue
+        before = len(out)
         for point in sorted(p for p in trials.iterdir() if p.is_dir()):
             files = sorted(point.glob(f"seed-*/eval/{JSON_NAME}"))
             if files:
                 curve = pooled([AdaptationCurve.load(f) for f in files])
                 out.append((curve, f"{Path(arg).name}/{point.name}", run_env_kwargs(files[0])))
-        if not out or out[-1][1].split("/")[0] != Path(arg).name:
+        if len(out) == before:
             raise EvaluationError(f"the sweep {arg} has no finished trial yet: wait, or resume it")
     return out
 

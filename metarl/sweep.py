@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import importlib
 import itertools
 import json
@@ -90,9 +91,10 @@ class Learner:
         """The module whose flags the trials take."""
         return "metarl.train" if self.flag == "agent" else "metarl.baselines"
 
+    @functools.cached_property
     def parser(self) -> cli.ArgumentParser:
         """The trials' parser (metarl.train's of the agent, or metarl.baselines'), reporting
-        errors as the sweep's."""
+        errors as the sweep's; built once, as a plan parses every trial's flags with it."""
         parser = (
             train_cli.build_parser(self.name)
             if self.flag == "agent"
@@ -103,7 +105,7 @@ class Learner:
 
     def parse(self, argv: Sequence[str]) -> Any:
         """``argv`` (trial flags) parsed as one trial's."""
-        return self.parser().parse_args([f"--{self.flag}", self.name, *argv])
+        return self.parser.parse_args([f"--{self.flag}", self.name, *argv])
 
     def resolve(self, args: Any) -> Any:
         """The config of a new trial from its parsed flags."""
@@ -113,14 +115,8 @@ class Learner:
 
     def load(self, path: Path) -> Any:
         """The config in the trial directory ``path``."""
-        if self.flag == "agent":
-            return RunDir.open(path).load_config()
-        from metarl.baselines.config import BaselineConfig
-
-        try:
-            return BaselineConfig.load(path / CONFIG)
-        except (OSError, ValueError, TypeError) as e:
-            raise RunError(f"{path / CONFIG} is not a readable baseline config ({e})") from None
+        run = RunDir.open(path)
+        return run.load_config() if self.flag == "agent" else _baselines().load_config(run)
 
     def check(self, config: Any) -> None:
         """Fail before anything is written on a bad family parameter or device."""
@@ -207,7 +203,7 @@ def _seeds(text: str) -> list[int]:
 
 def _grid(items: Sequence[str], learner: Learner) -> list[tuple[str, list[str]]]:
     """``["lr=1e-3,3e-4"]`` → ``[("--lr", ["1e-3", "3e-4"])]``, each flag one of the trials'."""
-    flags = learner.parser()._option_string_actions
+    flags = learner.parser._option_string_actions
     whose = f"--{learner.flag} {learner.name}"
     out: list[tuple[str, list[str]]] = []
     for item in items:

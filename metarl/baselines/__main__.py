@@ -164,10 +164,7 @@ def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, Base
         raise ConfigError(f"{flag} cannot change on --resume (the run's config.json fixes it); "
                           f"only --device and --threads can: drop it, or start a new run with "
                           "--out")  # fmt: skip
-    try:
-        config = BaselineConfig.load(run.path / CONFIG)
-    except (OSError, ValueError, TypeError) as e:
-        raise RunError(f"{run.path / CONFIG} is not a readable baseline config ({e})") from None
+    config = load_config(run)
     extra = {k: getattr(args, k) for k in RESUME_OVERRIDES if getattr(args, k) is not None}
     config = dataclasses.replace(config, **extra)
     config.validate()
@@ -175,6 +172,15 @@ def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, Base
     if extra:
         run.save_config(config)
     return run, config, spec
+
+
+def load_config(run: RunDir) -> BaselineConfig:
+    """The baseline config in ``run``'s config.json; a :class:`RunError` naming the file if it is
+    unreadable or another kind of run's."""
+    try:
+        return BaselineConfig.load(run.path / CONFIG)
+    except (OSError, ValueError, TypeError) as e:
+        raise RunError(f"{run.path / CONFIG} is not a readable baseline config ({e})") from None
 
 
 def held_out_tasks(config: BaselineConfig, run: RunDir) -> list[Task]:
