@@ -172,8 +172,9 @@ class MAMLConfig(RunConfig):
     """Trajectories per task for each inner gradient step and for the post-update loss."""
     inner_steps: int = 1
     """Inner (adaptation) gradient steps during meta-training."""
-    inner_lr: float = 0.1
-    """Step size of the inner REINFORCE step (the paper: 0.1)."""
+    inner_lr: float = 0.5
+    """Step size of the inner REINFORCE step (the paper, and the built-in families' presets:
+    0.1; a larger first step suits families without a preset, see docs/BENCHMARKS.md)."""
     outer: str = "trpo"
     """Outer optimizer: trpo (the paper: KL-constrained step by conjugate gradient and line
     search) or ppo (a clipped surrogate over the adapted policies, several Adam epochs)."""
@@ -202,13 +203,15 @@ class MAMLConfig(RunConfig):
     """GAE lambda of the advantages (1: discounted return minus the linear baseline)."""
     normalize_advantages: bool = True
     """Standardize each task's advantages in the inner and outer losses."""
-    eval_inner_steps: int = 3
-    """Gradient steps on each held-out task in evaluation: the curve has points 0..this."""
+    eval_inner_steps: int = 5
+    """Gradient steps on each held-out task in evaluation: the curve has points 0..this (the
+    paper, and the built-in families' presets: 3)."""
     eval_fast_batch: int = 40
     """Trajectories per held-out task at each point of the curve (the paper: 40); they measure
     the return there and are the data of the next gradient step."""
-    eval_inner_lr: float = 0.0
-    """Step size of evaluation steps after the first (0: half of --inner-lr, the paper's)."""
+    eval_inner_lr: float = 0.1
+    """Step size of evaluation steps after the first, smaller than the first step so that the
+    later ones refine it (0: half of --inner-lr, the paper's protocol and the presets')."""
     init_log_std: float = 0.0
     """Initial log standard deviation of the Gaussian policy (unit action scale; Box actions)."""
 
@@ -323,19 +326,25 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
 # MAML and its pretrained comparison share one table: the paper's settings (nav: meta-batch 20,
 # fast batch 20, inner lr 0.1, one inner step, horizon 100; locomotion: meta-batch 40, horizon
 # 200), and the held-out task counts of the RL² presets, so that runs of one seed share tasks.
+# The built-in families keep the paper's adaptation (inner step 0.1, 3 evaluation steps, the
+# later ones at half the step); the class defaults are for families without a preset.
+_PAPER_ADAPTATION = dict(inner_lr=0.1, eval_inner_steps=3, eval_inner_lr=0.0)
 _MAML_PRESETS: dict[str, dict[str, Any]] = {
-    "bandit": dict(env_kwargs={"num_arms": 5}, eval_tasks=1000, steps=20_000_000),
-    "tabular-mdp": dict(eval_tasks=1000, steps=20_000_000),
+    "bandit": dict(
+        env_kwargs={"num_arms": 5}, eval_tasks=1000, steps=20_000_000, **_PAPER_ADAPTATION
+    ),
+    "tabular-mdp": dict(eval_tasks=1000, steps=20_000_000, **_PAPER_ADAPTATION),
     "nav": dict(
         meta_batch=20,
         fast_batch=20,
-        inner_lr=0.1,
         steps=40_000_000,
         eval_tasks=200,
-        eval_inner_lr=0.02,
+        **{**_PAPER_ADAPTATION, "eval_inner_lr": 0.02},
     ),  # later steps: chosen on training goals (BENCHMARKS)
     **{
-        family: dict(meta_batch=40, fast_batch=20, steps=100_000_000, eval_tasks=40)
+        family: dict(
+            meta_batch=40, fast_batch=20, steps=100_000_000, eval_tasks=40, **_PAPER_ADAPTATION
+        )
         for family in ("cheetah-vel", "cheetah-dir", "ant-dir", "ant-goal")
     },
 }

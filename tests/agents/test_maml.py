@@ -12,6 +12,7 @@ from torch.func import functional_call
 from metarl.agents import MAML, preset, seeding
 from metarl.agents.maml import Episodes
 from metarl.agents.returns import discounted_returns
+from metarl.config import PRESETS
 from metarl.envs import family_tasks, make_vector_env
 
 HORIZON = 6
@@ -189,6 +190,21 @@ def test_batched_rollout_equals_a_loop_over_tasks_with_one_policy_each() -> None
 def test_evaluation_steps_after_the_first_use_half_the_step_size() -> None:
     assert tiny_maml(eval_inner_lr=0.0).config.eval_step_size == pytest.approx(0.05)
     assert tiny_maml(eval_inner_lr=0.2).config.eval_step_size == pytest.approx(0.2)
+
+
+def test_presets_keep_the_papers_adaptation_and_families_without_one_get_larger_steps() -> None:
+    # the class defaults changed in issue 22 (inner step 0.5, 5 evaluation steps, later ones at
+    # 0.1); every built-in preset keeps the paper's adaptation its results were measured with
+    presets = [(agent, env) for agent, env in PRESETS if agent in ("maml", "pretrained")]
+    assert {env for _, env in presets} == {"bandit", "tabular-mdp", "nav", "cheetah-vel",
+                                           "cheetah-dir", "ant-dir", "ant-goal"}  # fmt: skip
+    for agent, env in presets:
+        config = preset(agent, env)
+        assert (config.inner_lr, config.eval_inner_steps) == (0.1, 3), (agent, env)
+        later = 0.02 if env == "nav" else 0.05  # nav's: chosen on training goals
+        assert config.eval_step_size == pytest.approx(later), (agent, env)
+    own = preset("maml", "examples.windy_line:WindyLine-v0")
+    assert (own.inner_lr, own.eval_inner_steps, own.eval_step_size) == (0.5, 5, 0.1)
 
 
 def test_iteration_draws_come_from_named_streams() -> None:
