@@ -91,17 +91,11 @@ class Learner:
         """The module whose flags the trials take."""
         return "metarl.train" if self.flag == "agent" else "metarl.baselines"
 
-    @functools.cached_property
+    @property
     def parser(self) -> cli.ArgumentParser:
         """The trials' parser (metarl.train's of the agent, or metarl.baselines'), reporting
-        errors as the sweep's; built once, as a plan parses every trial's flags with it."""
-        parser = (
-            train_cli.build_parser(self.name)
-            if self.flag == "agent"
-            else _baselines().build_parser()
-        )
-        parser.prog = "python -m metarl.sweep"
-        return parser
+        errors as the sweep's; built once per learner, as a plan parses every trial's flags."""
+        return _trial_parser(self.flag, self.name)
 
     def parse(self, argv: Sequence[str]) -> Any:
         """``argv`` (trial flags) parsed as one trial's."""
@@ -137,6 +131,15 @@ class Learner:
         else:
             baselines = _baselines()
             baselines.evaluate(run, config, baselines.spec_of(config), log_every)
+
+
+@functools.cache
+def _trial_parser(flag: str, name: str) -> cli.ArgumentParser:
+    """:attr:`Learner.parser`, cached here rather than on the instance: a ``cached_property``
+    holds a lock on Python 3.11, which Ray cannot pickle with the trainable."""
+    parser = train_cli.build_parser(name) if flag == "agent" else _baselines().build_parser()
+    parser.prog = "python -m metarl.sweep"
+    return parser
 
 
 def _baselines() -> Any:
@@ -548,4 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(cli.run_main(main, None))
+    # Run the package's module, not this __main__ copy: Ray pickles the trainable by reference
+    # to an importable module; a function of __main__ it would have to pickle by value.
+    from metarl import sweep as _sweep
+
+    raise SystemExit(cli.run_main(_sweep.main, None))
