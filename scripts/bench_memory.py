@@ -30,12 +30,13 @@ from metarl.runs import RunDir
 from metarl.train import check_setup, train
 
 
-def rss_mib() -> float:
-    """Resident set size of this process, MiB (Linux ``/proc/self/status``)."""
+def status_mib(key: str = "VmRSS") -> float:
+    """A memory figure of this process from Linux ``/proc/self/status``, MiB: ``VmRSS`` (resident
+    now) or ``VmHWM`` (the peak resident set so far, between samples too)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{key}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status (Linux only)")
+    raise RuntimeError(f"no {key} in /proc/self/status (Linux only)")
 
 
 def at_fraction(samples: list[dict[str, float]], total: int, share: float) -> dict[str, float]:
@@ -52,8 +53,8 @@ def measure(agent: str, env: str, steps: int, out: Path, threads: int) -> dict[s
     start = time.perf_counter()
 
     def sample(row: dict[str, float]) -> None:
-        entry = {"env_steps": row["env_steps"], "rss_mib": rss_mib(),
-                 "time_s": time.perf_counter() - start}  # fmt: skip
+        entry = {"env_steps": row["env_steps"], "rss_mib": status_mib(),
+                 "peak_rss_mib": status_mib("VmHWM"), "time_s": time.perf_counter() - start}  # fmt: skip
         if torch.cuda.is_available():
             entry["cuda_allocated_mib"] = torch.cuda.memory_allocated() / 2**20
         samples.append(entry)
@@ -64,6 +65,7 @@ def measure(agent: str, env: str, steps: int, out: Path, threads: int) -> dict[s
         "agent": agent, "env": env, "steps": steps, "threads": threads,
         "rss_mib_at_10pct": early["rss_mib"], "rss_mib_at_100pct": late["rss_mib"],
         "ratio": late["rss_mib"] / early["rss_mib"], "wall_s": time.perf_counter() - start,
+        "peak_rss_mib_at_10pct": early["peak_rss_mib"], "peak_rss_mib_at_100pct": late["peak_rss_mib"],
         "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d"), "samples": samples,
     }  # fmt: skip
