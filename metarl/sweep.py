@@ -135,8 +135,10 @@ class Learner:
 
 @functools.cache
 def _trial_parser(flag: str, name: str) -> cli.ArgumentParser:
-    """:attr:`Learner.parser`, cached here rather than on the instance: a ``cached_property``
-    holds a lock on Python 3.11, which Ray cannot pickle with the trainable."""
+    """:attr:`Learner.parser`, built once per process (about 20 ms each) and kept here, not on
+    the instance: a ``cached_property`` holds a lock on Python 3.11 that Ray cannot pickle with
+    the trainable, and a parser on the instance would make it unpicklable. Parsing does not
+    change the parser, so the shared one is safe."""
     parser = train_cli.build_parser(name) if flag == "agent" else _baselines().build_parser()
     parser.prog = "python -m metarl.sweep"
     return parser
