@@ -8,6 +8,7 @@ every iteration keeps it flat (docs/BENCHMARKS.md, "Memory over a long run")."""
 from __future__ import annotations
 
 import ctypes
+from pathlib import Path
 
 
 def release_free_memory() -> bool:
@@ -20,3 +21,12 @@ def release_free_memory() -> bool:
         return False
     trim(0)
     return True
+
+
+def process_memory_mib(key: str = "VmRSS") -> float:
+    """A memory figure of this process from Linux ``/proc/self/status``, MiB: ``VmRSS`` (resident
+    now) or ``VmHWM`` (the peak resident set so far). Raises RuntimeError elsewhere."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {key} in /proc/self/status (Linux only)")

@@ -26,17 +26,9 @@ import torch
 
 from metarl import cli
 from metarl.agents import preset
+from metarl.heap import process_memory_mib
 from metarl.runs import RunDir
 from metarl.train import check_setup, train
-
-
-def status_mib(key: str = "VmRSS") -> float:
-    """A memory figure of this process from Linux ``/proc/self/status``, MiB: ``VmRSS`` (resident
-    now) or ``VmHWM`` (the peak resident set so far, between samples too)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {key} in /proc/self/status (Linux only)")
 
 
 def at_fraction(samples: list[dict[str, float]], total: int, share: float) -> dict[str, float]:
@@ -53,8 +45,8 @@ def measure(agent: str, env: str, steps: int, out: Path, threads: int) -> dict[s
     start = time.perf_counter()
 
     def sample(row: dict[str, float]) -> None:
-        entry = {"env_steps": row["env_steps"], "rss_mib": status_mib(),
-                 "peak_rss_mib": status_mib("VmHWM"), "time_s": time.perf_counter() - start}  # fmt: skip
+        entry = {"env_steps": row["env_steps"], "rss_mib": process_memory_mib(),
+                 "peak_rss_mib": process_memory_mib("VmHWM"), "time_s": time.perf_counter() - start}  # fmt: skip
         if torch.cuda.is_available():
             entry["cuda_allocated_mib"] = torch.cuda.memory_allocated() / 2**20
         samples.append(entry)
