@@ -5,20 +5,25 @@ of seed 0 holds out), this script
 
 1. takes the committed adaptation curves of the meta-learners (:data:`META`: on nav RL²'s
    ``docs/results/rl2-nav`` and MAML's ``docs/results/maml-nav-12m/eval-later-steps-0.02``, on
-   cheetah-vel RL²'s ``docs/results/rl2-cheetah-vel``), cut to those tasks (their returns are
+   cheetah-vel and cheetah-dir RL²'s ``docs/results/rl2-cheetah-{vel,dir}``), cut to those tasks (their returns are
    per task, so the cut is exact; their ``env_steps`` stay the mean over all their tasks);
 2. runs ``python -m metarl.baselines --algo ALGO`` (SB3 from scratch on each goal alone) for each
    of ``--algos`` with ``--steps`` env steps per goal, into ``--out``;
 3. for each target — on nav the return RL² reaches in its episode 2 and the one MAML reaches
-   after one gradient step, on cheetah-vel RL²'s episode 1 (its episode 2 is no better) — finds the env steps each from-scratch curve needs to first reach it (at its
+   after one gradient step, on the cheetahs RL²'s episode 1 (its episode 2 is no better) —
+   finds the env steps each from-scratch curve needs to first reach it (at its
    first evaluated point at or above it, :func:`metarl.compare.steps_to`) and the ratio to the
    meta-learner's env steps on the new task; a target not reached within the budget gives a
    lower bound (the budget over the meta-learner's steps);
+   with ``multitask`` among ``--algos`` (the task-blind policy, fine-tuned), also RL²'s target
+   point minus the task-blind policy before fine-tuning, paired by task with its 95% interval;
 4. writes ``--json`` and a markdown table (``--markdown``), and one ``metarl.compare`` plot of all
    curves (``OUT/meta_vs_scratch.png``).
 
     python scripts/meta_vs_scratch.py --tasks 20 --algos ppo sac --steps 50k --out runs/mvs
     python scripts/meta_vs_scratch.py --env cheetah-vel --tasks 5 --algos ppo --steps 20k
+    python scripts/meta_vs_scratch.py --env cheetah-vel --tasks 40 --algos multitask --steps 2k \
+        --pretrain-steps 1M
 """
 
 from __future__ import annotations
@@ -29,13 +34,14 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from metarl import cli, compare
-from metarl.evaluation import AdaptationCurve, plot_curves
+from metarl.evaluation import AdaptationCurve, bootstrap_ci, plot_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 META = {
@@ -44,6 +50,7 @@ META = {
         "maml": (ROOT / "docs/results/maml-nav-12m/eval-later-steps-0.02", 1, "MAML after 1 step"),
     },
     "cheetah-vel": {"rl2": (ROOT / "docs/results/rl2-cheetah-vel", 0, "RL² episode 1")},
+    "cheetah-dir": {"rl2": (ROOT / "docs/results/rl2-cheetah-dir", 0, "RL² episode 1")},
 }
 """env -> name -> (curve folder, index of the point whose return is the target, what it is)."""
 
@@ -58,15 +65,16 @@ def first_tasks(curve: AdaptationCurve, n: int) -> AdaptationCurve:
 
 
 def run_baseline(
-    env: str, algo: str, tasks: int, steps: int, out: Path, log: Path
+    env: str, algo: str, tasks: int, steps: int, out: Path, log: Path, extra: Sequence[str] = ()
 ) -> AdaptationCurve:
-    """``python -m metarl.baselines`` for ``algo`` on the tasks (resumed if begun)."""
+    """``python -m metarl.baselines`` for ``algo`` on the tasks (resumed if begun); ``extra``
+    are more flags for a new run (``--pretrain-steps`` for multitask)."""
     folder = out / f"{algo}-{env}-0"
     if (folder / "eval" / "adaptation.json").is_file():
         return AdaptationCurve.load(folder / "eval")
     argv = ["--resume", str(folder)] if (folder / "config.json").is_file() else [
         "--algo", algo, "--env", env, "--eval-tasks", str(tasks), "--steps", str(steps),
-        "--out", str(folder)]  # fmt: skip
+        "--out", str(folder), *extra]  # fmt: skip
     with log.open("a") as f:
         subprocess.run([sys.executable, "-m", "metarl.baselines", *argv], check=True, cwd=ROOT,
                        stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
@@ -94,6 +102,20 @@ def ratios(
     return rows
 
 
+def against_blind(rl2: AdaptationCurve, multitask: AdaptationCurve, point: int) -> dict:
+    """RL²'s return at ``point`` minus the task-blind policy's before fine-tuning, task by task.
+
+    Both curves are on the same tasks in the same order; returns the mean difference per episode,
+    its 95% bootstrap interval over tasks (:func:`metarl.evaluation.bootstrap_ci`) and whether
+    the interval lies above zero (the issue's "outside the paired 95% interval").
+    """
+    diff = rl2.returns[:, point] - multitask.returns[:, 0]
+    low, high = bootstrap_ci(diff)
+    return {"rl2": float(rl2.mean[point]), "multitask_untuned": float(multitask.mean[0]),
+            "difference": float(diff.mean()), "low": float(low), "high": float(high),
+            "rl2_above": bool(low > 0)}  # fmt: skip
+
+
 def markdown(rows: list[dict]) -> str:
     """The table for docs/BENCHMARKS.md."""
     lines = ["| target (mean return) | meta env steps | from scratch | env steps to the target "
@@ -116,6 +138,12 @@ def main() -> None:
     p.add_argument("--tasks", type=int, default=20, help="held-out tasks (the first N of seed 0)")
     p.add_argument("--algos", nargs="+", default=["ppo", "sac"])
     p.add_argument("--steps", type=cli.parse_count, default=50_000, help="env steps per goal")
+    p.add_argument(
+        "--pretrain-steps",
+        type=cli.parse_count,
+        default=0,
+        help="multitask's task-blind pretraining (0: the rl2 preset's --steps)",
+    )
     p.add_argument("--out", default="runs/meta-vs-scratch")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -124,8 +152,9 @@ def main() -> None:
     start = time.perf_counter()
     meta = {n: first_tasks(AdaptationCurve.load(f), args.tasks)
             for n, (f, _, _) in META[args.env].items()}  # fmt: skip
-    scratch = {a: run_baseline(args.env, a, args.tasks, args.steps, out, out / "baselines.log")
-               for a in args.algos}  # fmt: skip
+    extra = {"multitask": ["--pretrain-steps", str(args.pretrain_steps)]}
+    scratch = {a: run_baseline(args.env, a, args.tasks, args.steps, out, out / "baselines.log",
+                               extra.get(a, ())) for a in args.algos}  # fmt: skip
     for curve in scratch.values():
         if curve.tasks != meta["rl2"].tasks:
             raise SystemExit("the baselines' held-out tasks differ from the meta-learners'")
@@ -138,6 +167,12 @@ def main() -> None:
         "wall_s": time.perf_counter() - start, "date": time.strftime("%Y-%m-%d"),
         "final_returns": {k: float(np.asarray(c.mean)[-1]) for k, c in zip([*meta, *scratch], curves)},
     }  # fmt: skip
+    if "multitask" in scratch:
+        point = META[args.env]["rl2"][1]
+        gap = against_blind(meta["rl2"], scratch["multitask"], point)
+        result["rl2_vs_multitask"] = gap
+        print(f"RL² at point {point + 1} minus multitask untuned: {gap['difference']:+.2f} "
+              f"[{gap['low']:+.2f}, {gap['high']:+.2f}] per episode")  # fmt: skip
     print(markdown(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

@@ -35,3 +35,17 @@ def test_ratios_of_reached_and_unreached_targets(load_script) -> None:
     assert maml["scratch_env_steps"] == 10_000 and maml["ratio"] == 5.0  # -8 >= -10 at 10k
     table = script.markdown(list(rows.values()))
     assert "> 500×" in table and "| 5× |" in table
+
+
+def test_against_blind_pairs_rl2s_point_with_the_untuned_task_blind_policy(load_script) -> None:
+    script = load_script("meta_vs_scratch")
+    rl2 = _curve([-25.0, -26.0], [200, 400], tasks=6)
+    blind = _curve([-100.0, -60.0], [0, 2000], tasks=6)
+    spread = blind.returns.copy()
+    spread[:, 0] += np.arange(6)  # spread over tasks: a nonzero interval
+    blind = dataclasses.replace(blind, returns=spread)
+    gap = script.against_blind(rl2, blind, 0)
+    assert gap["difference"] == 75.0 - 2.5 and gap["rl2_above"]
+    assert gap["low"] < gap["difference"] < gap["high"]
+    worse = script.against_blind(_curve([-120.0, -26.0], [200, 400], tasks=6), blind, 0)
+    assert not worse["rl2_above"] and worse["high"] < 0
