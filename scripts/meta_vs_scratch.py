@@ -5,8 +5,9 @@ of seed 0 holds out), this script
 
 1. takes the committed adaptation curves of the meta-learners (:data:`META`: on nav RL²'s
    ``docs/results/rl2-nav`` and MAML's ``docs/results/maml-nav-12m/eval-later-steps-0.02``, on
-   cheetah-vel and cheetah-dir RL²'s ``docs/results/rl2-cheetah-{vel,dir}``), cut to those tasks (their returns are
-   per task, so the cut is exact; their ``env_steps`` stay the mean over all their tasks);
+   cheetah-vel and cheetah-dir RL²'s ``docs/results/rl2-cheetah-{vel,dir}``), cut to those
+   tasks (their returns are per task, so the cut is exact; their ``env_steps`` stay the mean
+   over all their tasks);
 2. runs ``python -m metarl.baselines --algo ALGO`` (SB3 from scratch on each goal alone) for each
    of ``--algos`` with ``--steps`` env steps per goal, into ``--out``;
 3. for each target — on nav the return RL² reaches in its episode 2 and the one MAML reaches
@@ -150,6 +151,11 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    for name, (folder, _, _) in META[args.env].items():
+        if not (folder / "adaptation.json").is_file():
+            print(f"error: no {name} curve for {args.env} at {folder}: train and evaluate one "
+                  "there first (docs/BENCHMARKS.md, 'Meta vs scratch')", file=sys.stderr)  # fmt: skip
+            sys.exit(2)
     meta = {n: first_tasks(AdaptationCurve.load(f), args.tasks)
             for n, (f, _, _) in META[args.env].items()}  # fmt: skip
     extra = {"multitask": ["--pretrain-steps", str(args.pretrain_steps)]}
