@@ -148,14 +148,14 @@ def main() -> None:
     p.add_argument("--out", default="runs/meta-vs-scratch")
     p.add_argument("--json", default=None)
     args = p.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
     for name, (folder, _, _) in META[args.env].items():
         if not (folder / "adaptation.json").is_file():
             print(f"error: no {name} curve for {args.env} at {folder}: train and evaluate one "
                   "there first (docs/BENCHMARKS.md, 'Meta vs scratch')", file=sys.stderr)  # fmt: skip
             sys.exit(2)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
     meta = {n: first_tasks(AdaptationCurve.load(f), args.tasks)
             for n, (f, _, _) in META[args.env].items()}  # fmt: skip
     extra = {"multitask": ["--pretrain-steps", str(args.pretrain_steps)]}
