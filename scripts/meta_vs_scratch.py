@@ -59,7 +59,8 @@ META = {
 def first_tasks(curve: AdaptationCurve, n: int) -> AdaptationCurve:
     """``curve`` on its first ``n`` tasks (returns and references per task; ``env_steps`` kept)."""
     if curve.num_tasks < n:
-        raise SystemExit(f"{curve.agent}'s curve has {curve.num_tasks} tasks, fewer than {n}")
+        cli.fail(f"{curve.agent}'s curve has {curve.num_tasks} held-out tasks, fewer than "
+                 f"--tasks {n}: give --tasks {curve.num_tasks} or fewer")  # fmt: skip
     cut = {k: getattr(curve, k)[:n] for k in ("random_returns", "oracle_returns")
            if getattr(curve, k) is not None}  # fmt: skip
     return dataclasses.replace(curve, returns=curve.returns[:n], tasks=curve.tasks[:n], **cut)
@@ -77,8 +78,11 @@ def run_baseline(
         "--algo", algo, "--env", env, "--eval-tasks", str(tasks), "--steps", str(steps),
         "--out", str(folder), *extra]  # fmt: skip
     with log.open("a") as f:
-        subprocess.run([sys.executable, "-m", "metarl.baselines", *argv], check=True, cwd=ROOT,
-                       stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
+        done = subprocess.run([sys.executable, "-m", "metarl.baselines", *argv], cwd=ROOT,
+                              stdout=f, stderr=subprocess.STDOUT)  # fmt: skip
+    if done.returncode != 0:
+        cli.fail(f"metarl.baselines --algo {algo} stopped (exit {done.returncode}): its output is "
+                 f"in {log}; rerun this command to go on from {folder}", done.returncode)  # fmt: skip
     return AdaptationCurve.load(folder / "eval")
 
 
@@ -150,9 +154,8 @@ def main() -> None:
     args = p.parse_args()
     for name, (folder, _, _) in META[args.env].items():
         if not (folder / "adaptation.json").is_file():
-            print(f"error: no {name} curve for {args.env} at {folder}: train and evaluate one "
-                  "there first (docs/BENCHMARKS.md, 'Meta vs scratch')", file=sys.stderr)  # fmt: skip
-            sys.exit(2)
+            cli.fail(f"no {name} curve for {args.env} at {folder}: train and evaluate one there "
+                     "first (docs/BENCHMARKS.md, 'Meta vs scratch')")  # fmt: skip
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -163,7 +166,8 @@ def main() -> None:
                                extra.get(a, ())) for a in args.algos}  # fmt: skip
     for curve in scratch.values():
         if curve.tasks != meta["rl2"].tasks:
-            raise SystemExit("the baselines' held-out tasks differ from the meta-learners'")
+            cli.fail(f"{curve.agent}'s held-out tasks differ from the meta-learners': delete its "
+                     f"run in {out} to draw them again")  # fmt: skip
     rows = ratios(meta, scratch, args.env)
     curves = [*meta.values(), *scratch.values()]
     plot_curves(curves, out / "meta_vs_scratch.png", labels=[*meta, *scratch],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from tests.test_evaluation import make_curve
 
@@ -49,3 +50,12 @@ def test_against_blind_pairs_rl2s_point_with_the_untuned_task_blind_policy(load_
     assert gap["low"] < gap["difference"] < gap["high"]
     worse = script.against_blind(_curve([-120.0, -26.0], [200, 400], tasks=6), blind, 0)
     assert not worse["rl2_above"] and worse["high"] < 0
+
+
+def test_too_few_tasks_in_a_curve_is_one_line_and_exit_2(load_script, capsys) -> None:
+    script = load_script("meta_vs_scratch")
+    with pytest.raises(SystemExit) as stop:
+        script.first_tasks(make_curve(num_tasks=3), 5)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--tasks 3 or fewer" in err

@@ -43,10 +43,10 @@ RESUME_OVERRIDES = ("device", "threads")
 """What a --resume may change: where and how fast it runs, not what it computes."""
 USED: dict[str, tuple[str, ...]] = {
     "scratch": ("steps", "eval_episodes", "deterministic", "num_envs", "algo_kwargs"),
-    "multitask": ("steps", "pretrain_steps", "train_tasks", "eval_episodes", "deterministic",
-                  "num_envs", "algo_kwargs"),
-    "trial": ("pretrain_steps", "train_tasks", "episodes_per_trial", "deterministic", "num_envs",
-              "algo_kwargs"),
+    "multitask": ("steps", "pretrain_steps", "checkpoint_every", "train_tasks", "eval_episodes",
+                  "deterministic", "num_envs", "algo_kwargs"),
+    "trial": ("pretrain_steps", "checkpoint_every", "train_tasks", "episodes_per_trial",
+              "deterministic", "num_envs", "algo_kwargs"),
     "classic": ("episodes_per_trial", "algo_kwargs"),
 }  # fmt: skip
 """The fields of BaselineConfig each kind of baseline reads (besides env, seed, eval_tasks...)."""
@@ -116,6 +116,8 @@ def resolve_config(args: argparse.Namespace) -> tuple[BaselineConfig, BaselineSp
         eval_tasks=get("eval_tasks", rl2.eval_tasks),
         steps=get("steps", FAMILY_STEPS.get(env, OTHER_FAMILY_STEPS)) if "steps" in used else 0,
         pretrain_steps=get("pretrain_steps", rl2.steps) if "pretrain_steps" in used else 0,
+        checkpoint_every=(get("checkpoint_every", BaselineConfig.checkpoint_every)
+                          if "checkpoint_every" in used else 0),
         train_tasks=get("train_tasks", rl2.train_tasks) if "train_tasks" in used else 0,
         episodes_per_trial=get("episodes_per_trial", rl2.episodes_per_trial) if trial else 0,
         eval_episodes=get("eval_episodes", BaselineConfig.eval_episodes),
@@ -215,13 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = RunDir.create(args.out or default_run_dir(config.algo, config.env, config.seed),
                             config)  # fmt: skip
     try:
-        curve = evaluate(run, config, spec, args.log_every)
-    except KeyboardInterrupt:
+        with cli.TerminateAsInterrupt():
+            curve = evaluate(run, config, spec, args.log_every)
+    except KeyboardInterrupt as e:
         path = shlex.quote(str(run.path))
-        raise cli.Interrupted(
-            f"interrupted; the held-out tasks finished so far are kept in {path}/tasks: continue "
-            f"with `python -m metarl.baselines --resume {path}`"
-        ) from None
+        kept = "the held-out tasks finished so far are kept in " + f"{path}/tasks"
+        if spec.kind in ("multitask", "trial"):
+            kept += f" (and the {config.algo} training up to its last checkpoint)"
+        how = f"continue with `python -m metarl.baselines --resume {path}`"
+        if isinstance(e, cli.SigTerm):
+            raise cli.Terminated(f"terminated (SIGTERM); {kept}: {how}") from None
+        raise cli.Interrupted(f"interrupted; {kept}: {how}") from None
     print(summary_table(curve))
     saved = run.path / EVAL / JSON_NAME
     print(f"adaptation curve: {saved} (plot: {saved.with_suffix('.png')})")

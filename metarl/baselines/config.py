@@ -51,6 +51,9 @@ class BaselineConfig:
     pretrain_steps: int = 0
     """Env steps on the training tasks (multitask's task-blind pretraining, recurrent-ppo's
     meta-training); 0: the rl2 preset's --steps for the family, the meta-learner's budget."""
+    checkpoint_every: int = 100_000
+    """Env steps of pretraining or meta-training (multitask, recurrent-ppo) between checkpoints,
+    rounded up to whole rollouts: a stopped run's --resume goes on from the last one."""
     train_tasks: int = 0
     """Size of the training task pool of multitask and recurrent-ppo (0: the rl2 preset's)."""
     episodes_per_trial: int = 0
@@ -81,8 +84,8 @@ class BaselineConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 flag = name.replace("_", "-")
                 raise ConfigError(f"--{flag} must be a positive integer, got {value!r}")
-        for name in ("steps", "pretrain_steps", "train_tasks", "episodes_per_trial", "num_envs",
-                     "threads"):  # fmt: skip
+        for name in ("steps", "pretrain_steps", "checkpoint_every", "train_tasks",
+                     "episodes_per_trial", "num_envs", "threads"):  # fmt: skip
             if getattr(self, name) < 0:
                 flag = name.replace("_", "-")
                 raise ConfigError(f"--{flag} must be >= 0, got {getattr(self, name)}")

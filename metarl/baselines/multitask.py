@@ -6,7 +6,8 @@ hyperparameters of ``ppo``, :mod:`metarl.baselines.scratch`) on the family's env
 train_tasks, seed)``) at every reset from its own seeded generator; the task is never in the
 observation, so the policy can only learn what is best on average. The pretrained model (and its
 VecNormalize statistics, where the family uses them) is saved to ``multitask/`` in the run
-directory and reused by ``--resume``.
+directory and reused by ``--resume``; a stopped pretraining goes on from its last checkpoint
+there (``--checkpoint-every``).
 
 Evaluation on held-out task ``i``: point 0 is the pretrained policy with no adaptation; the later
 points fine-tune it with SB3 PPO on that task alone, at the scratch baselines' schedule of env
@@ -27,11 +28,10 @@ import gymnasium as gym
 import numpy as np
 
 from metarl.agents import seeding
-from metarl.baselines import scratch
+from metarl.baselines import chunked, scratch
 from metarl.envs import Task, family_tasks, make_env
 from metarl.evaluation import AdaptationCurve
 from metarl.fileio import atomic_write
-from metarl.progressbar import ProgressReport
 
 FOLDER = "multitask"
 MODEL = "model.zip"
@@ -56,43 +56,51 @@ class TaskSampler(gym.Wrapper):
 
 def pretrain(config: Any, folder: Path, hp: dict[str, Any], every_s: float) -> Path:
     """Pretrain the task-blind policy (``config.pretrain_steps`` env steps) into ``folder``,
-    unless a finished one is there; returns the model's path."""
+    unless a finished one is there, going on from its checkpoint if one is (see
+    :mod:`metarl.baselines.chunked`); returns the model's path."""
     model_path = folder / MODEL
     if model_path.is_file():
         return model_path
-    from stable_baselines3.common.callbacks import BaseCallback
-
     train_tasks = family_tasks(config.env, "train", config.train_tasks, config.seed,
                                **config.env_kwargs)  # fmt: skip
-    envs = [
+    samplers = [
         TaskSampler(make_env(config.env, **config.env_kwargs), train_tasks,
                     seeding.numpy_rng(config.seed, k, seeding.TASKS))
         for k in range(config.num_envs)
     ]  # fmt: skip
-    venv = scratch.vector_env(envs, hp)
+    venv = scratch.vector_env(samplers, hp)
     venv.seed(seeding.stream_seed(config.seed, 0, seeding.ENV))
     model = scratch.new_model("ppo", venv, hp, seeding.stream_seed(config.seed, 0, seeding.POLICY),
                               config.device)  # fmt: skip
-    report = ProgressReport("multitask pretraining", config.pretrain_steps, every_s=every_s)
-    started = time.perf_counter()
-
-    class Progress(BaseCallback):
-        def _on_step(self) -> bool:
-            if self.num_timesteps % 256 == 0:
-                rate = self.num_timesteps / max(time.perf_counter() - started, 1e-9)
-                report.update(self.num_timesteps, rate, {})
-            return True
-
-    with report:
-        model.learn(config.pretrain_steps, callback=Progress())
+    model = chunked.learn(model, config.pretrain_steps, folder, config.checkpoint_every,
+                          env_state(samplers, venv), config.seed, "multitask pretraining",
+                          every_s)  # fmt: skip
     if hp.get("normalize", False):  # VecNormalize.save pickles itself, less its envs
         stats = pickle.dumps(venv)
         atomic_write(folder / NORMALIZER, lambda f: f.write(stats))
     buffer = io.BytesIO()
     model.save(buffer)
     atomic_write(model_path, lambda f: f.write(buffer.getvalue()))  # last: it marks "done"
+    (folder / chunked.CHECKPOINT).unlink(missing_ok=True)
     venv.close()
     return model_path
+
+
+def env_state(samplers: Sequence[TaskSampler], venv: Any) -> chunked.EnvState:
+    """What a pretraining checkpoint keeps of the envs: the task samplers' generators and, when
+    ``venv`` normalizes, its running statistics."""
+
+    def get() -> dict[str, Any]:
+        stats = {k: getattr(venv, k) for k in ("obs_rms", "ret_rms") if hasattr(venv, k)}
+        return {"samplers": [s.rng.bit_generator.state for s in samplers], "normalizer": stats}
+
+    def put(state: dict[str, Any]) -> None:
+        for sampler, rng_state in zip(samplers, state["samplers"], strict=True):
+            sampler.rng.bit_generator.state = rng_state
+        for name, value in state["normalizer"].items():
+            setattr(venv, name, value)
+
+    return chunked.EnvState(get, put)
 
 
 def run_finetune_task(job: scratch.TaskJob, report: Any) -> dict[str, Any]:

@@ -155,9 +155,21 @@ def _run_pool(
             _drain(progress, update)
             for future in ended:
                 finish(running.pop(future), future.result())
+    except BaseException:  # Ctrl-C, SIGTERM or a failed task: the others' work is not waited for
+        _terminate(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
+
+
+def _terminate(pool: futures.ProcessPoolExecutor) -> None:
+    """Stop ``pool``'s workers now (Python 3.14's ``terminate_workers``, or the same by hand)."""
+    if hasattr(pool, "terminate_workers"):
+        pool.terminate_workers()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _drain(progress: Any, update: Report) -> None:

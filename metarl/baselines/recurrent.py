@@ -6,7 +6,8 @@ Meta-training: sb3-contrib's ``RecurrentPPO`` (``MlpLstmPolicy``, its defaults, 
 observation ``concat(obs, previous action, reward, done)``) and handed to SB3 by
 :class:`TrialVecEnv`. SB3's episode is the whole trial: the LSTM state is reset between trials
 and kept across the episodes of one, and a trial's end is terminal (no bootstrap), as in
-metarl's RL². The trained model goes to ``recurrent-ppo/model.zip`` in the run directory.
+metarl's RL². The trained model goes to ``recurrent-ppo/model.zip`` in the run directory; a stopped meta-training goes on from its last
+checkpoint there (``--checkpoint-every``).
 
 Evaluation is RL²'s: one trial per held-out task, all tasks at once in one vector env reset with
 the run's seed (sub-env ``i`` reads stream ``seed + i``, as in RL²'s evaluation), actions sampled
@@ -17,7 +18,6 @@ steps, so ``metarl.compare`` pairs it with an RL² run of the same seed task by 
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,12 @@ import torch
 from stable_baselines3.common.vec_env import VecEnv
 
 from metarl.agents import seeding
+from metarl.baselines import chunked
 from metarl.config import ConfigError
 from metarl.envs import Task, family_tasks, make_family, make_vector_env, resolve_env_id
 from metarl.envs.trials import TrialVectorEnv
 from metarl.evaluation import AdaptationCurve, build_curve
 from metarl.fileio import atomic_write
-from metarl.progressbar import ProgressReport
 
 FOLDER = "recurrent-ppo"
 MODEL = "model.zip"
@@ -97,9 +97,9 @@ def trial_vec_env(config: Any, tasks: Sequence[Task], num_envs: int, seed: int) 
 
 def meta_train(config: Any, folder: Path, every_s: float) -> Path:
     """Meta-train RecurrentPPO for ``config.pretrain_steps`` env steps into ``folder`` (unless a
-    finished model is there: ``--resume`` reuses it); returns the model's path."""
+    finished model is there: ``--resume`` reuses it), going on from its checkpoint if one is
+    (see :mod:`metarl.baselines.chunked`); returns the model's path."""
     from sb3_contrib import RecurrentPPO
-    from stable_baselines3.common.callbacks import BaseCallback
 
     path = folder / MODEL
     if path.is_file():
@@ -115,22 +115,14 @@ def meta_train(config: Any, folder: Path, every_s: float) -> Path:
                              **config.algo_kwargs)  # fmt: skip
     except TypeError as e:
         raise ConfigError(f"--algo-kwargs: RecurrentPPO refused them ({e})") from None
-    report = ProgressReport("recurrent-ppo meta-training", config.pretrain_steps, every_s=every_s)
-    started = time.perf_counter()
-
-    class Progress(BaseCallback):
-        def _on_rollout_end(self) -> None:
-            rate = self.num_timesteps / max(time.perf_counter() - started, 1e-9)
-            report.update(self.num_timesteps, rate, {})
-
-        def _on_step(self) -> bool:
-            return True
-
-    with report:
-        model.learn(config.pretrain_steps, callback=Progress())
+    generator = venv.trials.generator
+    state = chunked.EnvState(generator.get_state, generator.set_state)
+    model = chunked.learn(model, config.pretrain_steps, folder, config.checkpoint_every, state,
+                          config.seed, "recurrent-ppo meta-training", every_s)  # fmt: skip
     buffer = io.BytesIO()
     model.save(buffer)
     atomic_write(path, lambda f: f.write(buffer.getvalue()))
+    (folder / chunked.CHECKPOINT).unlink(missing_ok=True)
     venv.close()
     return path
 

@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import json
+import pickle
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +16,7 @@ import pytest
 
 from metarl import cli, compare, train
 from metarl.baselines import __main__ as baselines
+from metarl.baselines import chunked
 from metarl.compare import unpaired_reason
 from metarl.evaluation import AdaptationCurve
 
@@ -191,3 +197,90 @@ def test_resume_refuses_a_changed_flag_and_bad_algo_kwargs_write_nothing_new(
     assert baseline(bad, "ppo", "nav", "--algo-kwargs", "no_such_arg=1", "--steps", "10") == 2
     assert "no_such_arg" in capsys.readouterr().err
     assert not bad.exists()
+
+
+def _start(out: Path, *argv: str) -> tuple[subprocess.Popen, Path]:
+    """``python -m metarl.baselines`` in a subprocess, plain progress lines every second to a
+    file (returned with the process)."""
+    log = out.parent / f"{out.name}.log"
+    command = [sys.executable, "-m", "metarl.baselines", "--env", "nav", "--out", str(out),
+               "--log-every", "1", *argv]  # fmt: skip
+    with log.open("w") as f:
+        proc = subprocess.Popen(command, stdout=f, stderr=subprocess.PIPE, text=True,
+                                cwd=Path(__file__).parents[2])  # fmt: skip
+    return proc, log
+
+
+def _wait_for(done, proc: subprocess.Popen, limit_s: float = 120) -> None:
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        if done():
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    raise AssertionError(f"not there within {limit_s} s")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker processes from /proc")
+def test_sigterm_stops_the_workers_and_says_how_to_go_on(tmp_path: Path) -> None:
+    out = tmp_path / "ppo"
+    proc, log = _start(out, "--algo", "ppo", "--eval-tasks", "2", "--threads", "2",
+                       "--steps", "1M", "--eval-episodes", "1")  # fmt: skip
+    _wait_for(lambda: "task" in log.read_text() and len(_children(proc.pid)) >= 2, proc)
+    time.sleep(2)  # the workers are training
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: terminated (SIGTERM)"), err
+    assert f"--resume {out}" in lines[0]
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in workers)  # no orphans training on
+    assert (out / "config.json").is_file() and (out / "tasks.json").is_file()
+
+
+def test_a_terminated_pretraining_resumes_from_its_checkpoint(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "mt"
+    proc, _ = _start(out, "--algo", "multitask", "--eval-tasks", "2", "--threads", "1",
+                       "--env-kwargs", "horizon=5", "--steps", "128", "--eval-episodes", "1",
+                       "--pretrain-steps", "1M", "--checkpoint-every", "128", "--train-tasks",
+                       "8", *PPO_TINY)  # fmt: skip
+    checkpoint = out / "multitask" / chunked.CHECKPOINT
+    _wait_for(checkpoint.is_file, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "up to its last checkpoint" in err, err
+    steps = pickle.loads(checkpoint.read_bytes())["num_timesteps"]
+    assert 128 <= steps < 1_000_000
+    config = json.loads((out / "config.json").read_text())
+    config["pretrain_steps"] = steps + 128  # resume a shorter budget than the run's (test time)
+    (out / "config.json").write_text(json.dumps(config))
+    assert run_cli(baselines, ["--resume", str(out), "--threads", "1"]) == 0
+    assert "multitask pretraining" in capsys.readouterr().out
+    assert not checkpoint.exists() and (out / "multitask" / "model.zip").is_file()
+    import stable_baselines3 as sb3
+
+    assert sb3.PPO.load(out / "multitask" / "model.zip").num_timesteps == steps + 128
