@@ -5,6 +5,7 @@ checkpoint is one clear error."""
 from __future__ import annotations
 
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -88,8 +89,10 @@ def test_a_stopped_pretraining_goes_on_from_its_checkpoint_deterministically(
         assert path == folder / MODEL
         assert not (folder / chunked.CHECKPOINT).exists()  # removed once the model is saved
         results.append(sb3.PPO.load(path))
-    assert results[0].num_timesteps == results[1].num_timesteps == 128
+    fresh = sb3.PPO.load(pretrain(config, tmp_path / "c", hp, 30.0))  # never stopped
+    assert results[0].num_timesteps == results[1].num_timesteps == fresh.num_timesteps == 128
     assert same(weights(results[0]), weights(results[1]))
+    assert not same(weights(results[0]), weights(fresh))  # it went on from the checkpoint
     assert not (tmp_path / "a" / NORMALIZER).exists()  # nav does not normalize
 
 
@@ -108,3 +111,28 @@ def test_a_broken_checkpoint_is_one_error_naming_the_file(tmp_path: Path, damage
     fresh, fresh_state = nav_model()
     with pytest.raises(RunError, match=f"{path}.*delete it"):
         chunked.learn(fresh, 128, tmp_path, 32, fresh_state, 0, "t", 30.0)
+
+
+def test_recurrent_ppo_meta_training_goes_on_from_its_checkpoint(tmp_path: Path) -> None:
+    from sb3_contrib import RecurrentPPO
+
+    from metarl.baselines import recurrent
+
+    config = BaselineConfig(algo="recurrent-ppo", env="nav", env_kwargs=KWARGS, seed=0,
+                            pretrain_steps=128, checkpoint_every=64, train_tasks=8,
+                            episodes_per_trial=2, num_envs=4,
+                            algo_kwargs={"n_steps": 16, "batch_size": 32, "n_epochs": 1})  # fmt: skip
+    venv = recurrent.trial_vec_env(config, family_tasks("nav", "train", 8, 0, **KWARGS), 4, 5)
+    generator = venv.trials.generator
+    model = RecurrentPPO("MlpLstmPolicy", venv, seed=1, **config.algo_kwargs)
+    state = chunked.EnvState(generator.get_state, generator.set_state)
+    chunked.learn(model, 128, tmp_path / "a", 64, state, 0, "stopped", 30.0)  # checkpoint at 64
+    saved = pickle.loads((tmp_path / "a" / chunked.CHECKPOINT).read_bytes())
+    assert isinstance(saved["env"], torch.Tensor)  # the task generator's state travels with it
+    (tmp_path / "b").mkdir()
+    shutil.copy(tmp_path / "a" / chunked.CHECKPOINT, tmp_path / "b" / chunked.CHECKPOINT)
+    runs = [RecurrentPPO.load(recurrent.meta_train(config, tmp_path / n, 30.0)) for n in "abc"]
+    assert [m.num_timesteps for m in runs] == [128, 128, 128]
+    assert not (tmp_path / "a" / chunked.CHECKPOINT).exists()
+    assert same(weights(runs[0]), weights(runs[1]))  # resumed alike from the same checkpoint ...
+    assert not same(weights(runs[0]), weights(runs[2]))  # ... and not trained from scratch
