@@ -58,23 +58,11 @@ class SigTerm(KeyboardInterrupt):
     """SIGTERM, raised where the main thread is (see :class:`TerminateAsInterrupt`)."""
 
 
-class TerminateAsInterrupt:
+class TerminateAsInterrupt(StopSignal):
     """While active, SIGTERM raises :class:`SigTerm` (a ``KeyboardInterrupt``) in the main thread,
     for work that keeps each finished part as it ends and has no safe point to poll a flag at:
     it then stops as on Ctrl-C, its ``finally`` blocks run (worker pools shut down, queues
     closed) and nothing finished is lost. Outside the main thread it does nothing."""
-
-    def __init__(self) -> None:
-        self._previous: Any = None
-
-    def __enter__(self) -> TerminateAsInterrupt:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
 
     def _handle(self, signum: int, frame: Any) -> None:
         raise SigTerm
