@@ -18,8 +18,8 @@ of seed 0 holds out), this script
    lower bound (the budget over the meta-learner's steps);
    with ``multitask`` among ``--algos`` (the task-blind policy, fine-tuned), also RL²'s target
    point minus the task-blind policy before fine-tuning, paired by task with its 95% interval;
-4. writes ``--json`` and a markdown table (``--markdown``), and one ``metarl.compare`` plot of all
-   curves (``OUT/meta_vs_scratch.png``).
+4. writes ``--json``, prints a markdown table of the ratios, and draws one ``metarl.compare``
+   plot of all curves (``OUT/meta_vs_scratch.png``).
 
     python scripts/meta_vs_scratch.py --tasks 20 --algos ppo sac --steps 50k --out runs/mvs
     python scripts/meta_vs_scratch.py --env cheetah-vel --tasks 5 --algos ppo --steps 20k
