@@ -601,7 +601,7 @@ def plot_curves(
     for ax in axes:
         ax.set_xlabel(x_label)
         if use_log:
-            ax.set_xscale("log")
+            _log_axis(ax, np.concatenate(xs))
         ax.grid(alpha=0.3)
         _ticks_at_points(ax, xs)
         _legend_below(ax)
@@ -688,6 +688,10 @@ def _ticks_at_points(ax: Any, xs: Sequence[np.ndarray], most: int = 6) -> None:
     points = np.unique(np.concatenate([np.asarray(x, dtype=np.float64) for x in xs]))
     if ax.get_xscale() == "log":
         points = points[points > 0]
+    if ax.get_xscale() in ("log", "symlog") and points.size > most:  # decades, plus a 0 tick
+        ticks = [t for t in ax.get_xticks() if t >= 0]
+        ax.set_xticks(ticks, labels=[_fmt_tick(v) for v in ticks])
+        return
     if 0 < points.size <= most:
         ax.set_xticks(points, labels=[_fmt_tick(v) for v in points])
         ax.minorticks_off()
@@ -708,6 +712,18 @@ def _legend_below(ax: Any) -> None:
         loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(3, max(1, len(handles))),
         fontsize="small", frameon=False,
     )  # fmt: skip
+
+
+def _log_axis(ax: Any, x: np.ndarray) -> None:
+    """A log x-axis; where a curve has a point at x = 0 (a from-scratch curve before training),
+    a symmetric-log one, linear from 0 to the smallest positive x, so that point is drawn at 0
+    instead of being clipped to a tiny value whose line would look flat across the decades."""
+    positive = x[x > 0]
+    if np.any(x == 0) and positive.size:
+        ax.set_xscale("symlog", linthresh=float(positive.min()), linscale=0.5)
+        ax.set_xlim(left=0)
+    else:
+        ax.set_xscale("log")
 
 
 def _wants_log(x: np.ndarray) -> bool:

@@ -326,3 +326,20 @@ def test_plot_curves_log_axis_and_labels(tmp_path: Path) -> None:
         [make_curve(references=False), scratch], tmp_path / "c.png", labels=["RL²", "PPO"]
     )
     assert path.read_bytes().startswith(PNG_MAGIC)
+
+
+def test_a_log_axis_draws_a_point_at_zero_at_zero() -> None:
+    from matplotlib.figure import Figure
+
+    from metarl.evaluation import _log_axis
+
+    ax = Figure().subplots()
+    ax.plot([0, 1e3, 1e4], [1, 2, 3])
+    _log_axis(ax, np.array([0.0, 1e3, 1e4]))
+    assert ax.get_xscale() == "symlog" and ax.get_xlim()[0] == 0
+    x0, x1 = ax.transData.transform([[0, 0], [1e3, 0]])[:, 0]
+    left = ax.transAxes.transform([[0, 0]])[0, 0]
+    assert x0 == pytest.approx(left) and x1 > x0  # at the left edge, not clipped off it
+    plain = Figure().subplots()
+    _log_axis(plain, np.array([1e2, 1e4]))
+    assert plain.get_xscale() == "log"
