@@ -689,7 +689,8 @@ def _ticks_at_points(ax: Any, xs: Sequence[np.ndarray], most: int = 6) -> None:
     if ax.get_xscale() == "log":
         points = points[points > 0]
     if ax.get_xscale() in ("log", "symlog") and points.size > most:  # decades, plus a 0 tick
-        ticks = [t for t in ax.get_xticks() if t >= 0]
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if max(low, 0) <= t <= high]
         ax.set_xticks(ticks, labels=[_fmt_tick(v) for v in ticks])
         return
     if 0 < points.size <= most:
