@@ -35,7 +35,8 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class EnvState:
-    """How to read and restore what a checkpoint keeps of the training envs (picklable)."""
+    """How to read and restore what a checkpoint keeps of the training envs (``get`` returns a
+    picklable value that ``set`` takes back)."""
 
     get: Callable[[], Any]
     set: Callable[[Any], None]
