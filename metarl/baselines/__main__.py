@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             curve = evaluate(run, config, spec, args.log_every)
     except KeyboardInterrupt as e:
         path = shlex.quote(str(run.path))
-        kept = "the held-out tasks finished so far are kept in " + f"{path}/tasks"
+        kept = f"the held-out tasks finished so far are kept in {path}/tasks"
         if spec.kind in ("multitask", "trial"):
             kept += f" (and the {config.algo} training up to its last checkpoint)"
         how = f"continue with `python -m metarl.baselines --resume {path}`"

@@ -62,6 +62,15 @@ def save_checkpoint(path: Path, model: Any, env_state: EnvState) -> None:
     atomic_write(path, lambda f: f.write(data))
 
 
+def save_finished(model: Any, path: Path) -> None:
+    """Write the trained ``model`` to ``path`` (atomically: its presence marks the training
+    done), then remove the checkpoint beside it."""
+    buffer = io.BytesIO()
+    model.save(buffer)
+    atomic_write(path, lambda f: f.write(buffer.getvalue()))
+    (path.parent / CHECKPOINT).unlink(missing_ok=True)
+
+
 def load_checkpoint(path: Path, model: Any, env_state: EnvState, seed: int) -> Any:
     """The model of the checkpoint at ``path``, on ``model``'s env and device, with the env
     state restored and the envs reseeded from ``seed`` and the checkpoint's env steps; a
@@ -95,8 +104,8 @@ def learn(
 ) -> Any:
     """Train ``model`` to ``total`` env steps, a checkpoint in ``folder`` after every chunk of
     about ``every`` env steps, going on from the checkpoint already there; returns the trained
-    model (a new object when it was loaded). The checkpoint is left in place: the caller removes
-    it once the finished model is saved. ``label`` and ``every_s`` are the progress bar's."""
+    model (a new object when it was loaded). The checkpoint stays until :func:`save_finished`
+    replaces it. ``label`` and ``every_s`` are the progress bar's."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     path = folder / CHECKPOINT

@@ -17,7 +17,6 @@ steps (x = env steps of fine-tuning), evaluated, seeded and run in parallel as t
 from __future__ import annotations
 
 import dataclasses
-import io
 import pickle
 import time
 from collections.abc import Sequence
@@ -78,10 +77,7 @@ def pretrain(config: Any, folder: Path, hp: dict[str, Any], every_s: float) -> P
     if hp.get("normalize", False):  # VecNormalize.save pickles itself, less its envs
         stats = pickle.dumps(venv)
         atomic_write(folder / NORMALIZER, lambda f: f.write(stats))
-    buffer = io.BytesIO()
-    model.save(buffer)
-    atomic_write(model_path, lambda f: f.write(buffer.getvalue()))  # last: it marks "done"
-    (folder / chunked.CHECKPOINT).unlink(missing_ok=True)
+    chunked.save_finished(model, model_path)  # last: it marks "done"
     venv.close()
     return model_path
 

@@ -17,7 +17,6 @@ steps, so ``metarl.compare`` pairs it with an RL² run of the same seed task by 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from metarl.config import ConfigError
 from metarl.envs import Task, family_tasks, make_family, make_vector_env, resolve_env_id
 from metarl.envs.trials import TrialVectorEnv
 from metarl.evaluation import AdaptationCurve, build_curve
-from metarl.fileio import atomic_write
 
 FOLDER = "recurrent-ppo"
 MODEL = "model.zip"
@@ -119,10 +117,7 @@ def meta_train(config: Any, folder: Path, every_s: float) -> Path:
     state = chunked.EnvState(generator.get_state, generator.set_state)
     model = chunked.learn(model, config.pretrain_steps, folder, config.checkpoint_every, state,
                           config.seed, "recurrent-ppo meta-training", every_s)  # fmt: skip
-    buffer = io.BytesIO()
-    model.save(buffer)
-    atomic_write(path, lambda f: f.write(buffer.getvalue()))
-    (folder / chunked.CHECKPOINT).unlink(missing_ok=True)
+    chunked.save_finished(model, path)
     venv.close()
     return path
 
