@@ -18,9 +18,17 @@
 # checkpoint exists: run the same command again on the next lease and it continues where the
 # last one stopped. Each run evaluates itself on the 1000 held-out tasks of seed 0 at the end
 # (runs/<name>/eval/adaptation.json, beside the classic columns of scripts/classic_*.py).
+#
+#     bash scripts/gpu_suite.sh OUT_DIR open
+#
+# runs the GPU checks that the MAML and sweep issues still lack (about 8 minutes): one MAML
+# meta-iteration of the paper's nav setting on CUDA at meta-batch 20, 40 and 400
+# (scripts/bench_maml.py), one RL² nav run alone on the GPU and then four at once as a sweep
+# with --gpus-per-trial 0.25 (total env steps/s of the four against the one), and the memory
+# benchmark (RSS and CUDA memory at 10% and 100% of a 10M-step nav run) on CUDA.
 set -uo pipefail
-if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# -eq 2 ] && [ "$2" != tables ]; }; then
-  echo "usage: bash scripts/gpu_suite.sh OUT_DIR [tables] (the folder for the logs and JSON files)" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# -eq 2 ] && [ "$2" != tables ] && [ "$2" != open ]; }; then
+  echo "usage: bash scripts/gpu_suite.sh OUT_DIR [tables|open] (the folder for the logs and JSON files)" >&2
   exit 2
 fi
 out=$1
@@ -41,6 +49,40 @@ train_or_resume() {
   fi 2>&1 | tee -a "$out/$name.log"
 }
 
+if [ $# -eq 2 ] && [ "$2" = open ]; then
+  for mb in 20 40 400; do
+    $py scripts/bench_maml.py --device cuda --variants trpo-2nd ppo --iterations 3 \
+      --overrides "{\"meta_batch\": $mb}" --json "$out/bench_maml_cuda_mb$mb.json" 2>&1 \
+      | tee "$out/bench_maml_cuda_mb$mb.log"
+  done
+  # RL² nav, 20M env steps with 2048 parallel trials: alone, then four trials sharing the GPU
+  rl2=(--env nav --steps 20000000 --num-envs 2048 --device cuda --eval-tasks 200)
+  rm -rf "$out/alone" "$out/sweep"
+  start=$(date +%s.%N)
+  $py -m metarl.train --agent rl2 --seed 0 --out "$out/alone" "${rl2[@]}" 2>&1 | tail -5 \
+    | tee "$out/alone.log"
+  echo "alone_wall_s=$(awk "BEGIN {print $(date +%s.%N) - $start}")" | tee -a "$out/alone.log"
+  start=$(date +%s.%N)
+  $py -m metarl.sweep --agent rl2 --seeds 0,1,2,3 --gpus-per-trial 0.25 --cpus-per-trial 2 \
+    --max-concurrent 4 --out "$out/sweep" "${rl2[@]}" 2>&1 | tail -15 | tee "$out/sweep.log"
+  echo "sweep_wall_s=$(awk "BEGIN {print $(date +%s.%N) - $start}")" | tee -a "$out/sweep.log"
+  $py - "$out" <<'PY' | tee "$out/gpus_per_trial.txt"
+import json, pathlib, re, sys
+out = pathlib.Path(sys.argv[1])
+def wall(name):
+    return float(re.findall(r"_wall_s=([0-9.]+)", (out / name).read_text())[-1])
+alone = json.loads((out / "alone/eval/adaptation.json").read_text())["meta"]
+trials = [json.loads(p.read_text())["meta"] for p in out.glob("sweep/trials/*/*/eval/adaptation.json")]
+one = alone["train_env_steps"] / alone["train_wall_time_s"]
+four = sum(t["train_env_steps"] for t in trials) / max(t["train_wall_time_s"] for t in trials)
+print(f"one trial alone: {one:,.0f} env steps/s of training ({wall('alone.log'):.0f} s in all)")
+print(f"{len(trials)} trials at 0.25 GPU each: {four:,.0f} env steps/s together, "
+      f"{four / one:.2f}x one alone ({wall('sweep.log'):.0f} s in all, Ray's start-up included)")
+PY
+  $py scripts/bench_memory.py --steps 10000000 --json "$out/bench_memory_cuda.json" --markdown \
+    2>&1 | tail -5 | tee "$out/bench_memory_cuda.log"
+  exit 0
+fi
 if [ $# -eq 2 ]; then
   # Table 1: env steps as the existing runs (5M at n = 10, k = 5; 30M and 50M at n = 100,
   # k = 5 and 10), scaled up for more arms and longer trials (scripts/classic_bandits.py RL2_STEPS)
