@@ -104,11 +104,11 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 
 def report(maml: AdaptationCurve, pre: AdaptationCurve, env: str) -> dict[str, Any]:
-    """Per step: returns, normalized scores and MAML - pretrained, paired; and the criteria."""
+    """Per step: returns, normalized scores (where the family has random and oracle references;
+    None elsewhere) and MAML - pretrained, paired; and the criteria."""
     if maml.tasks != pre.tasks:
         raise SystemExit("the two runs were evaluated on different tasks: use the same --seed")
-    assert maml.random_returns is not None and maml.oracle_returns is not None
-    rand, orac = maml.random_returns, maml.oracle_returns
+    norm = {"maml": maml.normalized(), "pretrained": pre.normalized()}
     rows = []
     for k in range(min(maml.num_points, pre.num_points)):
         rows.append({
@@ -116,13 +116,12 @@ def report(maml: AdaptationCurve, pre: AdaptationCurve, env: str) -> dict[str, A
             "env_steps": float(maml.env_steps[k]),
             "maml": _stat(maml.returns[:, k]),
             "pretrained": _stat(pre.returns[:, k]),
-            "maml_normalized": _stat(maml.normalized()[:, k]),  # type: ignore[index]
-            "pretrained_normalized": _stat(pre.normalized()[:, k]),  # type: ignore[index]
+            **{f"{a}_normalized": None if n is None else _stat(n[:, k]) for a, n in norm.items()},
             "maml_minus_pretrained": paired(maml.returns[:, k], pre.returns[:, k]),
         })  # fmt: skip
     out: dict[str, Any] = {
-        "env": env, "tasks": maml.num_tasks, "random": float(rand.mean()),
-        "oracle": float(orac.mean()), "rows": rows, "paper": PAPER.get(env),
+        "env": env, "tasks": maml.num_tasks, "random": _mean(maml.random_returns),
+        "oracle": _mean(maml.oracle_returns), "rows": rows, "paper": PAPER.get(env),
         "maml_train_env_steps": maml.meta.get("train_env_steps"),
         "maml_train_wall_time_s": maml.meta.get("train_wall_time_s"),
         "pretrained_train_env_steps": pre.meta.get("train_env_steps"),
@@ -131,6 +130,10 @@ def report(maml: AdaptationCurve, pre: AdaptationCurve, env: str) -> dict[str, A
     out["maml_step_1_minus_step_0"] = paired(maml.returns[:, 1], maml.returns[:, 0])
     out["criteria"] = criteria(rows, env, out["maml_step_1_minus_step_0"])
     return out
+
+
+def _mean(values: np.ndarray | None) -> float | None:
+    return None if values is None else float(values.mean())
 
 
 def _stat(values: np.ndarray) -> dict[str, float]:
@@ -159,8 +162,8 @@ def markdown(result: dict[str, Any]) -> str:
     """The report as a markdown table."""
     paper = (result["paper"] or {}).get("maml", [])
     lines = [
-        f"{result['env']}: {result['tasks']} held-out tasks; random {result['random']:.2f}, "
-        f"oracle {result['oracle']:.2f} per episode",
+        f"{result['env']}: {result['tasks']} held-out tasks; random {_number(result['random'])}, "
+        f"oracle {_number(result['oracle'])} per episode",
         "",
         "| step | env steps | MAML | pretrained | MAML − pretrained (paired) | MAML normalized "
         "| pretrained normalized | paper's MAML |",
@@ -187,7 +190,13 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _ci(s: dict[str, float], signed: bool = False) -> str:
+def _number(x: float | None) -> str:
+    return "none" if x is None else f"{x:.2f}"
+
+
+def _ci(s: dict[str, float] | None, signed: bool = False) -> str:
+    if s is None:
+        return "—"
     text = format_ci(s["mean"], s["ci_low"], s["ci_high"])
     return ("+" + text) if signed and not text.startswith("-") else text
 

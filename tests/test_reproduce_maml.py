@@ -98,3 +98,17 @@ def test_report_only_refuses_a_run_without_a_checkpoint(tmp_path: Path, load_scr
         assert e.code == 2
     else:
         raise AssertionError("a missing run was not refused")
+
+
+def test_a_family_without_references_is_reported_without_normalized_scores(
+    tmp_path: Path, load_script
+) -> None:
+    script = load_script("reproduce_maml_nav")
+    for agent in ("maml", "pretrained"):
+        assert tiny_train(tmp_path / agent, agent, "nav", 20, "--env-kwargs", "horizon=5") == 0
+    maml, pre = (dataclasses.replace(AdaptationCurve.load(tmp_path / a / "eval"),
+                                     random_returns=None, oracle_returns=None)
+                 for a in ("maml", "pretrained"))  # fmt: skip
+    result = script.report(maml, pre, "cheetah-dir")
+    assert result["oracle"] is None and result["rows"][1]["maml_normalized"] is None
+    assert "oracle none" in script.markdown(result)
