@@ -21,9 +21,9 @@
 #
 #     bash scripts/gpu_suite.sh OUT_DIR open
 #
-# runs the GPU checks that the MAML and sweep issues still lack (about 8 minutes): one MAML
-# meta-iteration of the paper's nav setting on CUDA at meta-batch 20, 40 and 400
-# (scripts/bench_maml.py), one RL² nav run alone on the GPU and then four at once as a sweep
+# runs the GPU checks that the MAML and sweep issues still lack (about 10 minutes, estimated: not
+# yet run): one MAML meta-iteration of the paper's nav setting on CUDA at meta-batch 20, 40 and
+# 400 (scripts/bench_maml.py), one RL² nav run alone on the GPU and then four at once as a sweep
 # with --gpus-per-trial 0.25 (total env steps/s of the four against the one), and the memory
 # benchmark (RSS and CUDA memory at 10% and 100% of a 10M-step nav run) on CUDA.
 set -uo pipefail

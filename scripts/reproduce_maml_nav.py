@@ -80,8 +80,7 @@ def checkpoint_curve(out: Path) -> AdaptationCurve:
     """The curve of the run's last checkpoint, evaluated now unless the run's curve is of it."""
     if not (out / "checkpoint.pt").exists():
         cli.fail(f"--report-only: {out} has no checkpoint.pt; train it first (drop --report-only)")
-    curve_file = out / "eval" / "adaptation.json"
-    if curve_file.exists():
+    if (out / "eval" / "adaptation.json").exists():
         curve = AdaptationCurve.load(out / "eval")
         if curve.meta.get("train_env_steps") == _trained_steps(out):
             return curve
