@@ -36,6 +36,12 @@ def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[
     ``device`` overrides the run's (None keeps it). Raises the project's user errors (exit 2 in
     the CLIs) on a missing or corrupt run.
     """
+    run, tasks, agent, _ = _load(run_dir, device)
+    return run, tasks, agent
+
+
+def _load(run_dir: str, device: str | None) -> tuple[RunDir, list[Task], MetaLearner, float | None]:
+    """:func:`load_trained` and the wall time (s) of training up to the checkpoint, if stored."""
     run = RunDir.open(run_dir)
     config = run.load_config()
     if device:
@@ -50,7 +56,7 @@ def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[
         tasks = held_out_tasks(config, run)
     agent = make_agent(config, tasks)
     run.restore(agent, state)
-    return run, tasks, agent
+    return run, tasks, agent, state.get("wall_time")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,11 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="folder for adaptation.{json,csv,png} (default RUN_DIR/eval, or "
                    "RUN_DIR/eval-N-<unit> with --budget)")  # fmt: skip
     args = p.parse_args(argv)
-    run, tasks, agent = load_trained(args.run_dir, args.device)
+    run, tasks, agent, wall = _load(args.run_dir, args.device)
     if args.budget == 0 and agent.budget_unit == "episodes":
         raise ConfigError("--budget must be at least 1 episode for a trial of RL²")
     out = _out_dir(run, args.budget, args.out, agent)
-    evaluate_and_save(agent, tasks, run, {"evaluated_from": str(run.path)}, args.budget, out)
+    meta = {"evaluated_from": str(run.path), "train_wall_time_s": wall}  # to the checkpoint
+    evaluate_and_save(agent, tasks, run, meta, args.budget, out)
     return 0
 
 

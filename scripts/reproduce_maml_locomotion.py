@@ -14,24 +14,27 @@ absolute returns do not compare with the paper's: the shapes and orderings do.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 import reproduce_maml_nav as nav  # scripts/ is on sys.path when run as a script
 
 FAMILIES = ("cheetah-vel", "cheetah-dir", "ant-dir")
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: the paired report of each family of ``--envs`` in turn."""
     p = nav.parser("cheetah-vel")
     p.add_argument("--envs", default=",".join(FAMILIES),
                    help=f"comma-separated families (default {','.join(FAMILIES)})")  # fmt: skip
-    args = p.parse_args()
+    args = p.parse_args(argv)
     for env in args.envs.split(","):
         nav.reproduce(_with_env(args, env))
+    return 0
 
 
 def _with_env(args: argparse.Namespace, env: str) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(args), "env": env, "out": None})
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # user errors (a corrupt checkpoint ...) as one line, exit 2
+    raise SystemExit(nav.cli.run_main(main, None))

@@ -27,6 +27,7 @@ import json
 import platform
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -233,5 +234,11 @@ def reproduce(args: argparse.Namespace, extra: list[str] | None = None) -> dict[
     return result
 
 
-if __name__ == "__main__":
-    reproduce(parser().parse_args())
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: the paired report of the nav runs (or ``--env``'s)."""
+    reproduce(parser().parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":  # user errors (a corrupt checkpoint ...) as one line, exit 2
+    raise SystemExit(cli.run_main(main, None))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from metarl.evaluation import AdaptationCurve
 from tests.test_train_maml import tiny_train
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_report_pairs_the_two_runs_step_by_step(tmp_path: Path, load_script) -> None:
@@ -112,3 +116,15 @@ def test_a_family_without_references_is_reported_without_normalized_scores(
     result = script.report(maml, pre, "cheetah-dir")
     assert result["oracle"] is None and result["rows"][1]["maml_normalized"] is None
     assert "oracle none" in script.markdown(result)
+
+
+def test_a_corrupt_checkpoint_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    assert tiny_train(runs / "maml-nav-0", "maml", "nav", 20, "--env-kwargs", "horizon=5") == 0
+    (runs / "maml-nav-0" / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    for name, env in (("reproduce_maml_nav", []), ("reproduce_maml_locomotion", ["--envs", "nav"])):
+        script = str(ROOT / "scripts" / f"{name}.py")
+        done = subprocess.run([sys.executable, script, "--runs", str(runs), "--report-only", *env],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert "checkpoint.pt is corrupt" in done.stderr and len(done.stderr.splitlines()) == 1

@@ -61,6 +61,8 @@ def test_tiny_run_writes_every_file_and_evaluates(tmp_path: Path, env: str, extr
     assert (out / "tasks.json").read_bytes() == tasks
     again = AdaptationCurve.load(out / "eval")
     assert (again.returns == first.returns).all()  # same seed, same checkpoint -> same curve
+    # the training time up to the checkpoint (written just before the end-of-training evaluation)
+    assert 0 < again.meta["train_wall_time_s"] <= first.meta["train_wall_time_s"]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
