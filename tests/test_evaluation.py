@@ -306,6 +306,20 @@ def test_summary_table_subsamples_long_curves() -> None:
     assert text.splitlines()[3].split()[0] == "1"
 
 
+@pytest.mark.parametrize(("random", "oracle"), [(True, True), (True, False), (False, True)])
+def test_the_figure_draws_each_reference_the_family_states(random: bool, oracle: bool) -> None:
+    curve = make_curve()
+    curve = dataclasses.replace(curve, random_returns=curve.random_returns if random else None,
+                                oracle_returns=curve.oracle_returns if oracle else None)  # fmt: skip
+    axes = curve.figure().axes
+    assert len(axes) == (2 if random and oracle else 1)  # normalized only with both
+    lines = {line.get_label(): line.get_ydata()[0] for line in axes[0].get_lines()}
+    assert ("random" in lines, "oracle" in lines) == (random, oracle)
+    assert lines.get("random", -1.0) == -1.0 and lines.get("oracle", 3.0) == 3.0
+    low, high = axes[0].get_ylim()
+    assert all(low <= y <= high for y in lines.values())  # in view, not off the axis
+
+
 @pytest.mark.parametrize("x_axis", ["env_steps", "x"])
 def test_plot_curves(tmp_path: Path, x_axis: str) -> None:
     path = plot_curves(
