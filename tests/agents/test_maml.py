@@ -203,8 +203,10 @@ def test_presets_keep_the_papers_adaptation_and_families_without_one_get_larger_
         assert (config.inner_lr, config.eval_inner_steps) == (0.1, 3), (agent, env)
         later = 0.02 if env == "nav" else 0.05  # nav's: chosen on training goals
         assert config.eval_step_size == pytest.approx(later), (agent, env)
+        assert config.init_log_std == 0.0, (agent, env)  # the paper's std 1 (Box families)
     own = preset("maml", "examples.windy_line:WindyLine-v0")
     assert (own.inner_lr, own.eval_inner_steps, own.eval_step_size) == (0.5, 5, 0.1)
+    assert own.init_log_std == -1.0  # as RL²'s class default
 
 
 def test_iteration_draws_come_from_named_streams() -> None:
