@@ -44,10 +44,9 @@ def main() -> None:
                    help="noise standard deviations (unit action scale)")  # fmt: skip
     args = p.parse_args()
     env = MirroredControlsEnv()
-    rng = np.random.default_rng(1)
     print("| action noise std | normalized score |\n|---:|---:|")
-    for std in args.stds:
-        print(f"| {std:.2f} | {noisy_oracle_score(env, std, rng):.3f} |")
+    for std in args.stds:  # the same noise stream for each std: its score is not the list's
+        print(f"| {std:.2f} | {noisy_oracle_score(env, std, np.random.default_rng(1)):.3f} |")
 
 
 if __name__ == "__main__":
