@@ -14,9 +14,9 @@
 #
 # runs instead the RL² cells of the RL² paper's Tables 1 and 2 that docs/BENCHMARKS.md still
 # lacks (bandits n = 100 with k = 50 and n = 500; tabular MDPs n = 25 to 100; the n = 10
-# cells ran on the CPU), one after the other into runs/repro-*-s0, each resumed with --resume where its
-# checkpoint exists: run the same command again on the next lease and it continues where the
-# last one stopped. Each run evaluates itself on the 1000 held-out tasks of seed 0 at the end
+# cells ran on the CPU), one after the other into runs/repro-*-s0, each resumed with --resume
+# where its checkpoint exists: run the same command again on the next lease and it continues
+# where the last one stopped. Each run evaluates itself on the 1000 held-out tasks of seed 0 at the end
 # (runs/<name>/eval/adaptation.json, beside the classic columns of scripts/classic_*.py).
 #
 #     bash scripts/gpu_suite.sh OUT_DIR open
