@@ -17,7 +17,8 @@ weights. One meta-iteration:
    inner gradients as constants (FOMAML).
 
 Every episode of one batch runs in lockstep for the family's horizon; steps after a sub-env's
-episode ended are padding, masked out of every loss and not counted as env steps. Each
+episode ended are padding, masked out of every loss and not counted as env steps (and not
+simulated where the vector env can skip them: ``TaskVectorEnv.step_some``). Each
 iteration's draws come from ``(seed, iteration)`` streams (:mod:`metarl.agents.seeding`), so a
 resumed run reproduces an uninterrupted one exactly on CPU.
 
@@ -178,7 +179,7 @@ class MAML:
             action = self.policy.sample(params, gen)
             logp = self.policy.log_prob(params, action)
             env_action = self.policy.to_env(action).reshape(n, *action.shape[2:])
-            raw, reward, terminated, truncated, _ = env.step(env_action)
+            raw, reward, terminated, truncated, _ = env.step_some(env_action, alive > 0)
             steps.append((obs, action, reward.view(m, per_task) * alive.view(m, per_task),
                           alive.view(m, per_task), logp, params))  # fmt: skip
             alive = alive * ~(terminated | truncated)

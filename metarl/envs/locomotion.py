@@ -812,25 +812,32 @@ class LocomotionVectorEnv(TaskVectorEnv):
         self.t[ids] = 0
         self._obs[ids] = self.family.observe(self._qpos[ids], self._qvel[ids])
 
-    def advance(self, actions: np.ndarray) -> tuple[Motion, np.ndarray]:
-        """Step the physics of every sub-env without autoreset.
+    def advance(
+        self, actions: np.ndarray, ids: np.ndarray | None = None
+    ) -> tuple[Motion, np.ndarray]:
+        """Step the physics of every sub-env, or of sub-envs ``ids`` only, without autoreset.
 
         Args:
             actions: float64 ``(num_envs, nu)``.
+            ids: sorted int array of the sub-envs to step (None: all); the others are left
+                exactly as they are.
 
         Returns:
-            ``(motion, terminated)``: the :class:`Motion` with leading shape ``(num_envs,)`` and
-            bool ``(num_envs,)``. Updates ``self._obs`` and the step counters.
+            ``(motion, terminated)``: the :class:`Motion` with leading shape ``(len(ids),)``
+            (``(num_envs,)`` for all) and bool of the same shape. Updates ``self._obs`` and the
+            step counters of the stepped sub-envs.
         """
-        before = self._qpos[:, : self._k].copy()
+        rows = slice(None) if ids is None else ids
+        before = self._qpos[rows][:, : self._k].copy()
         self._ctrl[:] = actions
-        self.batch.step(nstep=FRAME_SKIP)
-        motion = self.family.motion(before, self._qpos, self._qvel, actions)
-        self._obs = self.family.observe(self._qpos, self._qvel)
-        self.t += 1
+        self.batch.step(ids, nstep=FRAME_SKIP)
+        qpos, qvel = self._qpos[rows], self._qvel[rows]
+        motion = self.family.motion(before, qpos, qvel, actions[rows])
+        self._obs[rows] = self.family.observe(qpos, qvel)
+        self.t[rows] += 1
         if self.family.terminate_when_unhealthy:
             return motion, ~motion.healthy
-        return motion, np.zeros(self.num_envs, dtype=bool)
+        return motion, np.zeros(len(before), dtype=bool)
 
     def step(
         self, actions: torch.Tensor | np.ndarray
@@ -840,12 +847,32 @@ class LocomotionVectorEnv(TaskVectorEnv):
         ``info["final_obs"]`` is the full ``(num_envs, obs_dim)`` observation before any reset,
         valid where ``info["_final_obs"]`` (bool ``(num_envs,)``) is true.
         """
+        return self.step_some(actions, None)
+
+    def step_some(
+        self, actions: torch.Tensor | np.ndarray, active: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
+        """:meth:`step` for the sub-envs where ``active`` (bool ``(num_envs,)``; None: all) only.
+
+        The others are not simulated and not reset: their state, step counter and observation
+        stay as they were, their reward is 0 and their flags False. A sub-env that an episode
+        rollout has finished with costs no physics (MAML runs one episode per sub-env in
+        lockstep; on ant-dir most end long before the horizon). The active sub-envs get exactly
+        what :meth:`step` gives them.
+        """
         if not self._rngs:
             raise TaskError("call reset() before step()")
         a = self._host_actions(actions)
-        motion, terminated = self.advance(a)
-        reward = self.family.reward(motion, self.params)
-        truncated = (self.t >= self.horizon) & ~terminated
+        on = np.ones(self.num_envs, dtype=bool) if active is None else active.cpu().numpy()
+        ids = None if on.all() else np.flatnonzero(on)
+        rows = slice(None) if ids is None else ids
+        reward = np.zeros(self.num_envs)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        if on.any():
+            motion, terminated[rows] = self.advance(a, ids)
+            params = self.params if ids is None else {k: v[ids] for k, v in self.params.items()}
+            reward[rows] = self.family.reward(motion, params)
+        truncated = (self.t >= self.horizon) & ~terminated & on
         done = terminated | truncated
         final = self._tensor(self._obs, torch.float32)
         self._reset_ids(np.flatnonzero(done))

@@ -153,6 +153,19 @@ class TaskVectorEnv(VectorEnv):
         pairs = zip(self._batch_of.tolist(), self._index_of.tolist())
         return [self._batches[b].tasks[i] for b, i in pairs]  # type: ignore[union-attr]
 
+    # --- episodes --------------------------------------------------------------------------
+    def step_some(
+        self, actions: torch.Tensor, active: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
+        """:meth:`step`, where only the sub-envs with ``active`` (bool ``(num_envs,)``; None:
+        all) matter to the caller: the others may be skipped, and then come back unchanged,
+        with reward 0 and flags False. What the active sub-envs get is exactly :meth:`step`'s.
+
+        This env steps them all (on the device that costs nothing); an env whose steps are
+        expensive one by one (MuJoCo physics) overrides it to skip the inactive ones.
+        """
+        return self.step(actions)
+
     # --- helpers ---------------------------------------------------------------------------
     def _reset_mask(self, options: dict[str, Any] | None) -> torch.Tensor | None:
         mask = (options or {}).get("reset_mask")

@@ -187,6 +187,33 @@ def test_batched_rollout_equals_a_loop_over_tasks_with_one_policy_each() -> None
             assert torch.equal(reward * live, batched.rewards[step, i])
 
 
+def test_rollout_that_skips_ended_episodes_equals_one_that_steps_every_sub_env() -> None:
+    """On ant-dir, whose episodes end at different steps, the native env simulates only the
+    sub-envs still in their episode; the episodes equal those of Gymnasium's sync vector env
+    (which steps every sub-env to the horizon) on every real step."""
+    kwargs = {"horizon": 12, "healthy_z_range": (0.6, 1.0)}
+    config = dataclasses.replace(
+        preset("maml", "ant-dir"), env_kwargs=kwargs, device="cpu", meta_batch=2, fast_batch=3,
+        hidden_sizes=(8,), train_tasks=4, eval_tasks=2,
+    )  # fmt: skip
+    agent = MAML(config, family_tasks("ant-dir", "train", 4, 0, **kwargs))
+    tasks = [t for t in agent.train_tasks[:2] for _ in range(3)]
+    weights = agent.stacked({k: v.detach() for k, v in agent.weights().items()}, 2)
+    episodes = []
+    for mode in ("native", "sync"):
+        env = make_vector_env("ant-dir", 6, "cpu", mode=mode, **kwargs)
+        env.set_tasks(tasks)
+        episodes.append(agent.rollout(env, weights, 3, torch.Generator().manual_seed(2), 5))
+        env.close()
+    native, sync = episodes
+    ends = native.mask.sum(dim=0).flatten()
+    assert len(set(ends.tolist())) > 1 and ends.min() < kwargs["horizon"]  # ragged episodes
+    assert torch.equal(native.mask, sync.mask) and torch.equal(native.rewards, sync.rewards)
+    real = native.mask > 0
+    for name in ("obs", "actions", "log_probs", "params"):
+        assert torch.equal(getattr(native, name)[real], getattr(sync, name)[real]), name
+
+
 def test_evaluation_steps_after_the_first_use_half_the_step_size() -> None:
     assert tiny_maml(eval_inner_lr=0.0).config.eval_step_size == pytest.approx(0.05)
     assert tiny_maml(eval_inner_lr=0.2).config.eval_step_size == pytest.approx(0.2)

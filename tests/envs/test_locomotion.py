@@ -242,6 +242,33 @@ def test_bad_actions_raise_one_clear_error() -> None:
         vec.step(torch.full((2, 6), float("nan")))
 
 
+def test_step_some_steps_the_active_sub_envs_as_step_does_and_leaves_the_others() -> None:
+    """A twin env stepped by ``step`` gives the active sub-envs' numbers and physics bit for bit,
+    through terminations and autoresets; the inactive ones do not move."""
+    kwargs = {"horizon": 9, "healthy_z_range": (0.7, 1.0)}  # random actions topple the ant
+    some, every = (make_vector_env("ant-dir", 4, **kwargs) for _ in range(2))
+    obs_some, _ = some.reset(seed=3)
+    every.reset(seed=3)
+    active = torch.tensor([True, False, True, True])
+    ended = torch.zeros(4, dtype=torch.bool)
+    for a in random_actions(some.single_action_space, (8, 4), seed=5):
+        before = obs_some.clone(), _physics_state(some)
+        obs_some, r_some, term_some, trunc_some, _ = some.step_some(a, active)
+        obs_all, r_all, term_all, trunc_all, _ = every.step(a)
+        for x_some, x_all in ((obs_some, obs_all), (r_some, r_all), (term_some, term_all),
+                              (trunc_some, trunc_all)):  # fmt: skip
+            assert torch.equal(x_some[active], x_all[active])
+        state_some, state_all = _physics_state(some), _physics_state(every)
+        for now, then, full in zip(state_some, before[1], state_all):
+            assert torch.equal(now[active], full[active]) and torch.equal(now[1], then[1])
+        assert torch.equal(obs_some[1], before[0][1])
+        assert r_some[1] == 0 and not term_some[1] and not trunc_some[1]
+        ended |= term_all & active
+    assert bool(ended.any()), "the scenario never terminated an active sub-env"
+    obs_none, reward, *_ = some.step_some(torch.zeros(4, 8), torch.zeros(4, dtype=torch.bool))
+    assert torch.equal(obs_none, obs_some) and not bool(reward.any())
+
+
 def test_rl2_trials_run_over_the_batched_env() -> None:
     env = make_vector_env("cheetah-vel", 4, horizon=3, validate_actions=False)
     trials = TrialVectorEnv(
