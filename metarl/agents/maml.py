@@ -18,9 +18,10 @@ weights. One meta-iteration:
 
 Every episode of one batch runs in lockstep for the family's horizon; steps after a sub-env's
 episode ended are padding, masked out of every loss and not counted as env steps (and not
-simulated where the vector env can skip them: ``TaskVectorEnv.step_some``). Each
-iteration's draws come from ``(seed, iteration)`` streams (:mod:`metarl.agents.seeding`), so a
-resumed run reproduces an uninterrupted one exactly on CPU.
+simulated where the vector env can skip them: ``TaskVectorEnv.step_some``); adaptation and
+the outer step run on :meth:`Episodes.packed` batches, without the padding. Each iteration's
+draws come from ``(seed, iteration)`` streams (:mod:`metarl.agents.seeding`), so a resumed run
+reproduces an uninterrupted one exactly on CPU.
 
 :class:`Pretrained` trains the same network with the same outer optimizer on the pre-update
 episodes only (no meta-objective, task-blind), and adapts exactly like MAML in evaluation.
@@ -79,6 +80,30 @@ class Episodes(NamedTuple):
     def episode_returns(self) -> torch.Tensor:
         """(M,) mean undiscounted episode return per task."""
         return self.rewards.sum(dim=0).mean(dim=1)
+
+    def packed(self) -> Episodes:
+        """The same steps with each task's real ones first: every field ``(L, M, 1, ...)``, ``L``
+        the most real steps of any task, the rest of a task's column padding (mask 0).
+
+        The per-task masked means of the losses see the same terms, so they change only by
+        rounding, and the outer step's products run over ``L·M`` steps instead of ``T·M·B``
+        (far fewer where most episodes end long before the horizon, as on ant-dir). Episode
+        structure is gone (``episode_returns`` is meaningless here): pack after the advantages.
+        Returns ``self`` when no step is padding. One host sync (``L``).
+        """
+        t, m, b = self.mask.shape
+        real = (self.mask > 0).permute(1, 2, 0).reshape(m, b * t)
+        length = int(real.sum(dim=1).max())
+        if length == b * t:
+            return self
+        order = torch.argsort((~real).to(torch.uint8), dim=1, stable=True)[:, :length]
+
+        def pack(x: torch.Tensor) -> torch.Tensor:
+            flat = x.permute(1, 2, 0, *range(3, x.dim())).reshape(m, b * t, *x.shape[3:])
+            index = order.view(m, length, *([1] * (x.dim() - 3))).expand(m, length, *x.shape[3:])
+            return flat.gather(1, index).transpose(0, 1).unsqueeze(2)
+
+        return Episodes(*(pack(x) for x in self))
 
 
 def _masked_task_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -391,7 +416,7 @@ class MAML:
         gen = seeding.generator(cfg.seed, it, seeding.POLICY, self.device)
         env_seed = seeding.stream_seed(cfg.seed, it, seeding.ENV) % 2**30
         theta = self.weights()
-        batches, ridges = [], []
+        batches, packed, ridges = [], [], []
         with torch.no_grad():
             weights = self.stacked(theta, cfg.meta_batch)
         for k in range(self.train_inner_steps + 1):
@@ -399,11 +424,12 @@ class MAML:
             ep = self.rollout(self.env, weights, cfg.fast_batch, gen, seed)
             ep, ridge = self.with_advantages(ep)
             batches.append(ep)
+            packed.append(ep.packed())
             ridges.append(ridge)
             if k < self.train_inner_steps:
                 weights = {k2: v.detach() for k2, v in
-                           self.adapt(theta, batches, create_graph=False).items()}  # fmt: skip
-        inner, post = batches[:-1], batches[-1]
+                           self.adapt(theta, packed, create_graph=False).items()}  # fmt: skip
+        inner, post = packed[:-1], packed[-1]
         collected = time.perf_counter()
         update = self.trpo_step(inner, post) if cfg.outer == "trpo" else self.ppo_step(inner, post)
         update["collect_s"], update["update_s"] = collected - start, time.perf_counter() - collected
@@ -490,7 +516,7 @@ class MAML:
             returns.append(ep.episode_returns)
             lengths.append(ep.steps)
             if k < steps:
-                ep, _ = self.with_advantages(ep)
+                ep = self.with_advantages(ep)[0].packed()
                 lr = cfg.inner_lr if k == 0 else cfg.eval_step_size
                 leaves = {n: v.requires_grad_(True) for n, v in weights.items()}
                 weights = {n: v.detach() for n, v in self.inner_step(leaves, ep, lr, False).items()}

@@ -187,16 +187,24 @@ def test_batched_rollout_equals_a_loop_over_tasks_with_one_policy_each() -> None
             assert torch.equal(reward * live, batched.rewards[step, i])
 
 
+ANT = {"horizon": 12, "healthy_z_range": (0.6, 1.0)}  # random actions end episodes early
+
+
+def tiny_ant_maml() -> MAML:
+    """MAML on an ant-dir whose episodes end at different steps (2 tasks × 3 episodes)."""
+    config = dataclasses.replace(
+        preset("maml", "ant-dir"), env_kwargs=ANT, device="cpu", meta_batch=2, fast_batch=3,
+        hidden_sizes=(8,), train_tasks=4, eval_tasks=2,
+    )  # fmt: skip
+    return MAML(config, family_tasks("ant-dir", "train", 4, 0, **ANT))
+
+
 def test_rollout_that_skips_ended_episodes_equals_one_that_steps_every_sub_env() -> None:
     """On ant-dir, whose episodes end at different steps, the native env simulates only the
     sub-envs still in their episode; the episodes equal those of Gymnasium's sync vector env
     (which steps every sub-env to the horizon) on every real step."""
-    kwargs = {"horizon": 12, "healthy_z_range": (0.6, 1.0)}
-    config = dataclasses.replace(
-        preset("maml", "ant-dir"), env_kwargs=kwargs, device="cpu", meta_batch=2, fast_batch=3,
-        hidden_sizes=(8,), train_tasks=4, eval_tasks=2,
-    )  # fmt: skip
-    agent = MAML(config, family_tasks("ant-dir", "train", 4, 0, **kwargs))
+    kwargs = ANT
+    agent = tiny_ant_maml()
     tasks = [t for t in agent.train_tasks[:2] for _ in range(3)]
     weights = agent.stacked({k: v.detach() for k, v in agent.weights().items()}, 2)
     episodes = []
@@ -212,6 +220,30 @@ def test_rollout_that_skips_ended_episodes_equals_one_that_steps_every_sub_env()
     real = native.mask > 0
     for name in ("obs", "actions", "log_probs", "params"):
         assert torch.equal(getattr(native, name)[real], getattr(sync, name)[real]), name
+
+
+def test_packed_episodes_give_the_same_losses_over_fewer_steps() -> None:
+    agent = tiny_ant_maml()
+    pre = batch(agent, seed=3)
+    post = batch(agent, seed=4, double=True, after=pre)
+    pre = Episodes(*(x.double() if x.is_floating_point() else x for x in pre))
+    per_task = pre.mask.sum(dim=(0, 2))
+    assert per_task.min() < per_task.max() < pre.mask.numel() / 2  # ragged, mostly padding
+    packed_pre, packed_post = pre.packed(), post.packed()
+    assert packed_pre.mask.shape == (int(per_task.max()), 2, 1)
+    assert torch.equal(packed_pre.mask.sum(dim=(0, 2)), per_task)
+    assert torch.equal(
+        packed_pre.mask[:, 0, 0], (torch.arange(len(packed_pre.mask)) < per_task[0]).double()
+    )  # real steps first
+    agent.policy.double()
+    theta = agent.weights()
+    stacked = agent.stacked(theta, 2)
+    assert torch.allclose(agent.inner_loss(stacked, pre), agent.inner_loss(stacked, packed_pre))
+    full = agent.outer_terms(theta, [pre], post, create_graph=False)
+    short = agent.outer_terms(theta, [packed_pre], packed_post, create_graph=False)
+    assert torch.allclose(full[0], short[0]) and torch.allclose(full[1], short[1])
+    whole = batch(tiny_maml())  # nav: no episode ends early, nothing to pack
+    assert whole.packed() is whole
 
 
 def test_evaluation_steps_after_the_first_use_half_the_step_size() -> None:
