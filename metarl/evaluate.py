@@ -14,6 +14,15 @@ keeps adapting past what it was trained or evaluated with. The curve goes to
 ``RUN_DIR/eval-N-<unit>`` (``eval-6-episodes``, ``eval-10-steps``) unless ``--out`` says
 otherwise, so the default evaluation in ``RUN_DIR/eval`` is kept. ``--episodes`` is the older
 name of ``--budget`` (for RL²).
+
+``--deterministic`` scores the policy's most likely actions (the Gaussian's mean, the best
+logit) instead of sampled ones, as the baselines' ``--deterministic`` does: RL² acts so for its
+whole trial; MAML and pretrained still adapt on sampled episodes (the gradient needs them) and
+score each point on as many extra episodes of the adapted policy's mean action, not counted in
+the env steps. The curve goes to ``RUN_DIR/eval-deterministic`` (``eval-N-<unit>-deterministic``
+with ``--budget``)::
+
+    python -m metarl.evaluate runs/maml-nav-0 --deterministic
 """
 
 from __future__ import annotations
@@ -73,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="adaptation budget: episodes per trial for RL², gradient steps for MAML "
                    "and pretrained (default: the run's, as trained); another number writes to "
                    "RUN_DIR/eval-N-<episodes|steps>")  # fmt: skip
+    p.add_argument("--deterministic", action="store_true",
+                   help="score the policy's most likely actions instead of sampled ones (MAML: "
+                   "adapt on sampled episodes, score extra ones of the mean action); writes to "
+                   "RUN_DIR/eval-deterministic unless --out says otherwise")  # fmt: skip
     p.add_argument("--out", default=None, metavar="DIR",
                    help="folder for adaptation.{json,csv,png} (default RUN_DIR/eval, or "
                    "RUN_DIR/eval-N-<unit> with --budget)")  # fmt: skip
@@ -80,19 +93,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     run, tasks, agent, wall = _load(args.run_dir, args.device)
     if args.budget == 0 and agent.budget_unit == "episodes":
         raise ConfigError("--budget must be at least 1 episode for a trial of RL²")
-    out = _out_dir(run, args.budget, args.out, agent)
+    out = _out_dir(run, args.budget, args.out, agent, args.deterministic)
     meta = {"evaluated_from": str(run.path), "train_wall_time_s": wall}  # to the checkpoint
-    evaluate_and_save(agent, tasks, run, meta, args.budget, out)
+    evaluate_and_save(agent, tasks, run, meta, args.budget, out, args.deterministic)
     return 0
 
 
-def _out_dir(run: RunDir, budget: int | None, out: str | None, agent: MetaLearner) -> Path | None:
+def _out_dir(
+    run: RunDir, budget: int | None, out: str | None, agent: MetaLearner, deterministic: bool
+) -> Path | None:
     """Where the curve goes: ``out``, else ``run/eval-N-<unit>`` for a budget other than the
-    agent's default, else None (``run/eval``). A chosen folder is created now, before the
-    (possibly long) evaluation, so that one that cannot be is one line, not a lost evaluation."""
-    if out is None and (budget is None or budget == agent.default_budget):
+    agent's default (``-deterministic`` appended for that scoring, ``run/eval-deterministic``
+    at the default budget), else None (``run/eval``). A chosen folder is created now, before
+    the (possibly long) evaluation, so that one that cannot be is one line, not a lost
+    evaluation."""
+    default_budget = budget is None or budget == agent.default_budget
+    if out is None and default_budget and not deterministic:
         return None
-    path = Path(out) if out is not None else run.path / f"eval-{budget}-{agent.budget_unit}"
+    name = "eval" if default_budget else f"eval-{budget}-{agent.budget_unit}"
+    name += "-deterministic" if deterministic else ""
+    path = Path(out) if out is not None else run.path / name
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:

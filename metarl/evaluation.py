@@ -513,14 +513,18 @@ def build_curve(
 
 def checkpoint_text(meta: dict[str, Any]) -> str:
     """Which checkpoint a curve scored, from its ``meta``: ``"checkpoint at 2,048,000 env steps
-    of training"``, with ``"of 10,000,000 planned"`` for an unfinished run; "" when unknown."""
+    of training"``, with ``"of 10,000,000 planned"`` for an unfinished run; "" when unknown.
+    ``"most likely actions scored"`` is added for a deterministic evaluation."""
+    parts = []
     trained = meta.get("train_env_steps")
-    if trained is None:
-        return ""
     planned = meta.get("planned_env_steps")
-    if planned is not None and int(planned) > int(trained):
-        return f"checkpoint at {int(trained):,} of {int(planned):,} planned env steps"
-    return f"checkpoint at {int(trained):,} env steps of training"
+    if trained is not None and planned is not None and int(planned) > int(trained):
+        parts.append(f"checkpoint at {int(trained):,} of {int(planned):,} planned env steps")
+    elif trained is not None:
+        parts.append(f"checkpoint at {int(trained):,} env steps of training")
+    if meta.get("deterministic"):
+        parts.append("most likely actions scored")
+    return ", ".join(parts)
 
 
 def summary_table(curve: AdaptationCurve, max_rows: int = 12) -> str:

@@ -365,11 +365,13 @@ def evaluate_and_save(
     meta: dict[str, Any],
     budget: int | None = None,
     out: Path | None = None,
+    deterministic: bool = False,
 ) -> None:
     """Adaptation curve on ``tasks`` → ``out/adaptation.*`` (default ``run/eval``); prints the
-    summary table. ``budget`` is the agent's adaptation budget (None: as trained)."""
+    summary table. ``budget`` is the agent's adaptation budget (None: as trained);
+    ``deterministic`` scores the most likely actions instead of sampled ones."""
     start = time.perf_counter()
-    curve = agent.adaptation_curve(tasks, budget)
+    curve = agent.adaptation_curve(tasks, budget, deterministic=deterministic)
     meta = {**curve.meta, **meta, "eval_wall_time_s": time.perf_counter() - start,
             "device": str(agent.device), "train_env_steps": agent.env_steps,
             "planned_env_steps": agent.config.steps}  # fmt: skip

@@ -263,3 +263,18 @@ def test_evaluate_longer_trials_keeps_the_trained_evaluation(tmp_path: Path, cap
         assert message in err and len(err.splitlines()) == 1
     assert blocker.read_text() == "keep me"
     assert not (out / "eval-4-episodes").exists()
+
+
+def test_evaluate_deterministic_writes_its_own_folder(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    flags = ("--episodes-per-trial", "2", "--env-kwargs", "horizon=5")
+    assert tiny_train(out, "nav", 40, *flags) == 0
+    trained = {p.name: p.read_bytes() for p in (out / "eval").iterdir()}
+    capsys.readouterr()
+    assert run_cli(evaluate, [str(out), "--deterministic"]) == 0
+    assert "env steps of training, most likely actions scored" in capsys.readouterr().out
+    mean = AdaptationCurve.load(out / "eval-deterministic")
+    assert mean.meta["deterministic"] and mean.returns.shape == (3, 2)
+    assert {p.name: p.read_bytes() for p in (out / "eval").iterdir()} == trained
+    assert run_cli(evaluate, [str(out), "--deterministic", "--budget", "3"]) == 0
+    assert AdaptationCurve.load(out / "eval-3-episodes-deterministic").returns.shape == (3, 3)

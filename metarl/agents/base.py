@@ -63,9 +63,13 @@ class MetaLearner(Protocol):
         including ``iteration``, ``env_steps``, ``sps`` and ``progress_metrics``)."""
         ...
 
-    def adaptation_curve(self, tasks: Sequence[Task], budget: int | None = None) -> AdaptationCurve:
+    def adaptation_curve(
+        self, tasks: Sequence[Task], budget: int | None = None, deterministic: bool = False
+    ) -> AdaptationCurve:
         """Adapt to each held-out task and record the return at each adaptation point, with at
-        most ``budget`` units of adaptation (None: :attr:`default_budget`)."""
+        most ``budget`` units of adaptation (None: :attr:`default_budget`). The points score
+        the policy's sampled actions, or with ``deterministic`` its most likely ones (the
+        curve's ``meta["deterministic"]`` says which)."""
         ...
 
     def state_dict(self) -> dict[str, Any]:

@@ -188,11 +188,18 @@ class MAML:
     # --- episodes -------------------------------------------------------------------------------
     @torch.no_grad()
     def rollout(
-        self, env: TaskVectorEnv, weights: Weights, per_task: int, gen: torch.Generator, seed: int
+        self,
+        env: TaskVectorEnv,
+        weights: Weights,
+        per_task: int,
+        gen: torch.Generator,
+        seed: int,
+        deterministic: bool = False,
     ) -> Episodes:
         """One episode in every sub-env of ``env`` (``M × per_task`` of them, tasks already set),
-        sub-env ``i·per_task + b`` acting with ``weights[·][i]``. Advantages are left zero
-        (:meth:`with_advantages` fills them)."""
+        sub-env ``i·per_task + b`` acting with ``weights[·][i]`` (sampled actions, or with
+        ``deterministic`` the most likely ones). Advantages are left zero (:meth:`with_advantages`
+        fills them)."""
         n, horizon = env.num_envs, self.horizon
         m = n // per_task
         raw, _ = env.reset(seed=seed)
@@ -201,7 +208,7 @@ class MAML:
         for t in range(horizon):
             obs = raw.view(m, per_task, -1)
             params = self.forward(weights, obs)
-            action = self.policy.sample(params, gen)
+            action = self.policy.mode(params) if deterministic else self.policy.sample(params, gen)
             logp = self.policy.log_prob(params, action)
             env_action = self.policy.to_env(action).reshape(n, *action.shape[2:])
             raw, reward, terminated, truncated, _ = env.step_some(env_action, alive > 0)
@@ -467,11 +474,18 @@ class MAML:
         """Gradient steps on each held-out task: ``eval_inner_steps``."""
         return self.config.eval_inner_steps
 
-    def adaptation_curve(self, tasks: Sequence[Task], budget: int | None = None) -> AdaptationCurve:
+    def adaptation_curve(
+        self, tasks: Sequence[Task], budget: int | None = None, deterministic: bool = False
+    ) -> AdaptationCurve:
         """Return on each task after 0, 1, ..., ``budget`` gradient steps (default
         ``eval_inner_steps``), each point measured on ``eval_fast_batch`` episodes that are also
         the data of the next step; ``env_steps`` counts every episode run on the task up to and
-        including the point's own."""
+        including the point's own.
+
+        ``deterministic`` scores each point on ``eval_fast_batch`` more episodes in which the
+        adapted policy takes its mean (or most likely) action; the adaptation, and so
+        ``env_steps``, are exactly those of the sampled curve, and the scoring episodes are not
+        counted (as the baselines' evaluation episodes are not)."""
         cfg = self.config
         steps = cfg.eval_inner_steps if budget is None else budget
         per_chunk = max(1, EVAL_SUB_ENVS // cfg.eval_fast_batch)
@@ -479,13 +493,14 @@ class MAML:
         returns, lengths = [], []
         for first in range(0, len(tasks), per_chunk):
             chunk = list(tasks[first : first + per_chunk])
-            r, n = self.adapt_to(chunk, steps, gen, cfg.seed + first * cfg.eval_fast_batch)
+            seed = cfg.seed + first * cfg.eval_fast_batch
+            r, n = self.adapt_to(chunk, steps, gen, seed, deterministic)
             returns.append(r)
             lengths.append(n)
         meta = {
             "train_env_steps": self.env_steps, "iterations": self.iteration,
             "eval_fast_batch": cfg.eval_fast_batch, "inner_lr": cfg.inner_lr,
-            "eval_inner_lr": cfg.eval_step_size,
+            "eval_inner_lr": cfg.eval_step_size, "deterministic": deterministic,
         }  # fmt: skip
         return build_curve(
             agent=self.name,
@@ -502,10 +517,17 @@ class MAML:
         )
 
     def adapt_to(
-        self, tasks: Sequence[Task], steps: int, gen: torch.Generator, seed: int
+        self,
+        tasks: Sequence[Task],
+        steps: int,
+        gen: torch.Generator,
+        seed: int,
+        deterministic: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Adapt to each of ``tasks`` with ``steps`` gradient steps; per-task mean episode
-        returns and env steps at each point 0..steps, both ``(len(tasks), steps + 1)``."""
+        returns and env steps at each point 0..steps, both ``(len(tasks), steps + 1)``. With
+        ``deterministic`` the returns are those of extra episodes with the most likely actions
+        (see :meth:`adaptation_curve`)."""
         cfg, b = self.config, self.config.eval_fast_batch
         env = self._vector_env(len(tasks) * b)
         env.set_tasks([t for t in tasks for _ in range(b)])
@@ -513,7 +535,11 @@ class MAML:
         returns, lengths = [], []
         for k in range(steps + 1):
             ep = self.rollout(env, weights, b, gen, seed + k * env.num_envs)
-            returns.append(ep.episode_returns)
+            scored = ep
+            if deterministic:  # the scoring episodes' seeds follow those of all adaptation's
+                scoring_seed = seed + (steps + 1 + k) * env.num_envs
+                scored = self.rollout(env, weights, b, gen, scoring_seed, deterministic=True)
+            returns.append(scored.episode_returns)
             lengths.append(ep.steps)
             if k < steps:
                 ep = self.with_advantages(ep)[0].packed()

@@ -83,6 +83,10 @@ class ActionHead(nn.Module):
         normal = torch.randn(params.shape, generator=generator, device=params.device)
         return params + self.log_std.exp() * normal
 
+    def mode(self, params: torch.Tensor) -> torch.Tensor:
+        """The most likely action, shaped as :meth:`sample`'s: the best logit, or the mean."""
+        return params.argmax(dim=-1) if self.discrete else params
+
     def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Log-probability of ``actions`` (as returned by :meth:`sample`), shape ``(...)``."""
         if self.discrete:
@@ -399,6 +403,10 @@ class MLPPolicy(nn.Module):
         mean, log_std = self._split(params)
         normal = torch.randn(mean.shape, generator=generator, device=params.device)
         return mean + log_std.exp() * normal
+
+    def mode(self, params: torch.Tensor) -> torch.Tensor:
+        """The most likely action, shaped as :meth:`sample`'s: the best logit, or the mean."""
+        return params.argmax(dim=-1) if self.discrete else self._split(params)[0]
 
     def log_prob(self, params: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Log-probability of ``actions`` (as :meth:`sample` returns them), shape ``(...)``."""

@@ -102,19 +102,31 @@ class RL2:
 
     @torch.no_grad()
     def _act(
-        self, obs: torch.Tensor, h: torch.Tensor, reset: torch.Tensor, gen: torch.Generator
+        self,
+        obs: torch.Tensor,
+        h: torch.Tensor,
+        reset: torch.Tensor,
+        gen: torch.Generator,
+        deterministic: bool = False,
     ) -> tuple[torch.Tensor, ...]:
         feats, h = self.net.step(obs, h, reset)
         params = self.net.policy_params(feats)
-        action = self.net.policy.sample(params, gen)
-        logp = self.net.policy.log_prob(params, action)
+        policy = self.net.policy
+        action = policy.mode(params) if deterministic else policy.sample(params, gen)
+        logp = policy.log_prob(params, action)
         return action, logp, self.net.value(feats), h
 
     @torch.no_grad()
     def act(
-        self, obs: torch.Tensor, state: torch.Tensor, reset: torch.Tensor, gen: torch.Generator
+        self,
+        obs: torch.Tensor,
+        state: torch.Tensor,
+        reset: torch.Tensor,
+        gen: torch.Generator,
+        deterministic: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sample env actions for trial observations; the policy's step outside training.
+        """Sample env actions for trial observations (``deterministic``: the most likely ones);
+        the policy's step outside training.
 
         ``obs``: ``(B, D)`` raw trial observations (as :class:`TrialVectorEnv` returns them; the
         agent normalizes them itself); ``state``: ``(B, S)`` carried state, from
@@ -122,7 +134,7 @@ class RL2:
         a new trial starts. Returns ``(env actions, new state)``: actions as the env takes them,
         ``(B,)`` int64 or ``(B, A)`` float32 in the action bounds.
         """
-        action, _, _, state = self._act(self._normalize(obs), state, reset, gen)
+        action, _, _, state = self._act(self._normalize(obs), state, reset, gen, deterministic)
         return self.net.policy.to_env(action), state
 
     @torch.no_grad()
@@ -273,11 +285,14 @@ class RL2:
         return self.config.episodes_per_trial
 
     @torch.no_grad()
-    def adaptation_curve(self, tasks: Sequence[Task], budget: int | None = None) -> AdaptationCurve:
+    def adaptation_curve(
+        self, tasks: Sequence[Task], budget: int | None = None, deterministic: bool = False
+    ) -> AdaptationCurve:
         """Run one trial on each task; the return of episodes 1..N (N = ``budget`` or the config's).
 
         The policy samples its actions (exploration is part of what RL² learns), with a generator
-        seeded from the config's seed, so the curve is reproducible.
+        seeded from the config's seed, so the curve is reproducible; ``deterministic`` takes the
+        most likely action at every step of the trial instead.
         """
         cfg = self.config
         episodes = budget or cfg.episodes_per_trial
@@ -285,7 +300,7 @@ class RL2:
             cfg.env, len(tasks), self.device, validate_actions=False, **cfg.env_kwargs
         )
         trials = self.trial_env(env, episodes, tasks)
-        returns, lengths = self._run_trials(trials, tasks, episodes)
+        returns, lengths = self._run_trials(trials, tasks, episodes, deterministic)
         curve = build_curve(
             agent=self.name,
             env=cfg.env,
@@ -297,13 +312,17 @@ class RL2:
             env_steps=np.cumsum(lengths, axis=1).mean(axis=0),
             returns=returns,
             tasks=tasks,
-            meta={"train_env_steps": self.env_steps, "iterations": self.iteration},
+            meta={
+                "train_env_steps": self.env_steps,
+                "iterations": self.iteration,
+                "deterministic": deterministic,
+            },
         )
         env.close()
         return curve
 
     def _run_trials(
-        self, trials: TrialVectorEnv, tasks: Sequence[Task], episodes: int
+        self, trials: TrialVectorEnv, tasks: Sequence[Task], episodes: int, deterministic: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-task episode returns and lengths, both ``(len(tasks), episodes)`` float64."""
         n, dev = len(tasks), self.device
@@ -316,7 +335,7 @@ class RL2:
         finished = torch.zeros(n, dtype=torch.bool, device=dev)
         rows = torch.arange(n, device=dev)
         for _ in range(episodes * self.horizon):
-            action, h = self.act(raw, h, reset, gen)
+            action, h = self.act(raw, h, reset, gen, deterministic)
             raw, _, _, _, info = trials.step(action)
             live = ~finished
             idx = info["episode_index"].clamp(max=episodes - 1)

@@ -246,6 +246,16 @@ def test_packed_episodes_give_the_same_losses_over_fewer_steps() -> None:
     assert whole.packed() is whole
 
 
+def test_deterministic_rollout_takes_the_mean_action() -> None:
+    agent = tiny_maml()
+    cfg = agent.config
+    agent.env.set_tasks([t for t in agent._draw_tasks(0) for _ in range(cfg.fast_batch)])
+    weights = agent.stacked({k: v.detach() for k, v in agent.weights().items()}, cfg.meta_batch)
+    ep = agent.rollout(agent.env, weights, cfg.fast_batch, torch.Generator(), 3, True)
+    mean, log_std = ep.params.chunk(2, dim=-1)
+    assert torch.equal(ep.actions, mean) and bool((log_std.exp() > 0.5).all())  # std 1: noisy
+
+
 def test_evaluation_steps_after_the_first_use_half_the_step_size() -> None:
     assert tiny_maml(eval_inner_lr=0.0).config.eval_step_size == pytest.approx(0.05)
     assert tiny_maml(eval_inner_lr=0.2).config.eval_step_size == pytest.approx(0.2)

@@ -92,3 +92,17 @@ def test_curve_shape_and_axis(name: str) -> None:
     assert curve.has_references and curve.tasks == [t.to_json() for t in tasks]
     longer = agent.adaptation_curve(tasks, budget=agent.default_budget + 1)
     assert longer.num_points == points + 1
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
+def test_deterministic_curve_scores_the_most_likely_actions(name: str) -> None:
+    agent = make_agent(tiny_config(name), family_tasks("nav", "train", 8, 0, horizon=5))
+    tasks = family_tasks("nav", "test", 3, 0, horizon=5)
+    sampled = agent.adaptation_curve(tasks)
+    mean = agent.adaptation_curve(tasks, deterministic=True)
+    assert mean.meta["deterministic"] and not sampled.meta["deterministic"]
+    assert mean.returns.shape == sampled.returns.shape and (mean.x == sampled.x).all()
+    assert not np.array_equal(mean.returns, sampled.returns)
+    assert np.array_equal(agent.adaptation_curve(tasks, deterministic=True).returns, mean.returns)
+    if agent.budget_unit == "steps":  # adapted on the same sampled episodes: same env steps
+        assert np.array_equal(mean.env_steps, sampled.env_steps)
