@@ -170,8 +170,10 @@ class MAMLConfig(RunConfig):
     """Training tasks per meta-iteration (the paper: 20 for nav, 40 for locomotion)."""
     fast_batch: int = 20
     """Trajectories per task for each inner gradient step and for the post-update loss."""
-    inner_steps: int = 1
-    """Inner (adaptation) gradient steps during meta-training."""
+    inner_steps: int = 0
+    """Inner (adaptation) gradient steps during meta-training; 0 picks by the action space: 1
+    for discrete actions, 2 for continuous ones, whose adapted mean one noisy step moves too
+    little (the paper, and the built-in families' presets: 1)."""
     inner_lr: float = 0.5
     """Step size of the inner REINFORCE step (the paper, and the built-in families' presets:
     0.1; a larger first step suits families without a preset, see docs/BENCHMARKS.md)."""
@@ -220,16 +222,19 @@ class MAMLConfig(RunConfig):
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""
         super().validate()
-        _positive_ints(self, ("meta_batch", "fast_batch", "inner_steps", "cg_iters",
-                              "ls_backtracks", "ppo_epochs", "eval_fast_batch"))  # fmt: skip
+        _positive_ints(self, ("meta_batch", "fast_batch", "cg_iters", "ls_backtracks",
+                              "ppo_epochs", "eval_fast_batch"))  # fmt: skip
         if not self.hidden_sizes or any(
             isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in self.hidden_sizes
         ):
             raise ConfigError(
                 f"--hidden-sizes takes positive integers (e.g. 100,100), got {self.hidden_sizes}"
             )
-        if self.eval_inner_steps < 0:
-            raise ConfigError(f"--eval-inner-steps must be >= 0, got {self.eval_inner_steps}")
+        for name in ("inner_steps", "eval_inner_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} must be a whole number >= 0, got {value!r}")
         if self.activation not in ("relu", "tanh"):
             raise ConfigError(f"--activation must be relu or tanh, got {self.activation!r}")
         if self.outer not in OUTER_LOOPS:
@@ -331,7 +336,9 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
 # The built-in families keep the paper's adaptation (inner step 0.1, 3 evaluation steps, the
 # later ones at half the step, initial std 1); the class defaults are for families without a
 # preset.
-_PAPER_ADAPTATION = dict(inner_lr=0.1, eval_inner_steps=3, eval_inner_lr=0.0, init_log_std=0.0)
+_PAPER_ADAPTATION = dict(
+    inner_steps=1, inner_lr=0.1, eval_inner_steps=3, eval_inner_lr=0.0, init_log_std=0.0
+)
 _MAML_PRESETS: dict[str, dict[str, Any]] = {
     "bandit": dict(
         env_kwargs={"num_arms": 5}, eval_tasks=1000, steps=20_000_000, **_PAPER_ADAPTATION

@@ -8,8 +8,9 @@ Each family is trained with nothing but ``--steps`` (and ``--threads``), as a ne
 into ``runs/defaults-<name>`` (``runs/defaults-maml-<name>`` with ``--agent maml``; resumed if it
 stopped early, reused if finished), then the held-out normalized score of every point of the
 curve (RL²: each episode of the trial; MAML: after each gradient step) is read from its
-``eval/adaptation.json``. The
-``before`` runs repeat the defaults of before issue 22 with flags (``--reward-norm false --lr 3e-4
+``eval/adaptation.json``, and also, scored on the most likely actions (``python -m
+metarl.evaluate RUN --deterministic``, run here once a run has finished), from
+``eval-deterministic/adaptation.json``. The ``before`` runs repeat the defaults of before issue 22 with flags (``--reward-norm false --lr 3e-4
 --ent-coef 0.01 --minibatches 4``: exactly the old code path), the evidence that they fail.
 Writes ``docs/robust_defaults.json`` and prints a markdown table.
 
@@ -69,6 +70,15 @@ def train_family(args: argparse.Namespace, name: str, before: bool) -> Path:
     return out
 
 
+def evaluate_deterministic(out: Path) -> None:
+    """Score a finished run's most likely actions into ``out/eval-deterministic``, once."""
+    if (out / "eval-deterministic" / "adaptation.json").exists():
+        return
+    argv = [sys.executable, "-m", "metarl.evaluate", str(out), "--deterministic"]
+    if subprocess.run(argv, cwd=ROOT).returncode != 0:
+        raise SystemExit(f"evaluation failed: {out}")
+
+
 def _trained_steps(out: Path) -> int:
     return int(RunDir(out).load_checkpoint()["agent"]["env_steps"])
 
@@ -82,6 +92,13 @@ def result(out: Path, name: str, before: bool) -> dict:
     low, high = curve.normalized_ci_low, curve.normalized_ci_high
     assert low is not None and high is not None
     config = json.loads((out / "config.json").read_text())
+    mean_action = out / "eval-deterministic"
+    if (mean_action / "adaptation.json").exists():
+        deterministic = AdaptationCurve.load(mean_action).normalized_mean
+        assert deterministic is not None
+        norm_det = {"normalized_deterministic": deterministic.tolist()}
+    else:
+        norm_det = {}
     return {
         "family": name, "env": config["env"], "defaults": "before" if before else "now",
         "run": str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out), "normalized": norm.tolist(),
@@ -89,22 +106,25 @@ def result(out: Path, name: str, before: bool) -> dict:
         "agent": "rl2" if config["config"] == "RL2Config" else "maml",
         **{k: config[k] for k in ("reward_norm", "lr", "ent_coef", "init_log_std",
                                   "normalize_obs") if k in config},
-        "target_met": bool(norm[-1] >= TARGET), **curve.meta,
+        "target_met": bool(norm[-1] >= TARGET), **norm_det, **curve.meta,
     }  # fmt: skip
 
 
 def table(rows: list[dict]) -> str:
     """The markdown table of BENCHMARKS.md."""
     lines = [
-        "| family | agent | defaults | first point | last point | target ≥ 0.9 | env steps | wall |",
-        "|---|---|---|---:|---:|---|---:|---:|",
+        "| family | agent | defaults | first point | last point | target ≥ 0.9 "
+        "| last point, most likely actions | env steps | wall |",
+        "|---|---|---|---:|---:|---|---:|---:|---:|",
     ]
     for r in rows:
         ep = [f"{m:.3f} ± {c:.3f}" for m, c in zip(r["normalized"], r["normalized_ci95"])]
         wall = r.get("train_wall_time_s", float("nan")) / 60
+        det = r.get("normalized_deterministic")
         lines.append(
             f"| {r['family']} | {r['agent']} | {r['defaults']} | {ep[0]} | **{ep[-1]}** | "
-            f"{'met' if r['target_met'] else 'not met'} | {r['train_env_steps']:,} | "
+            f"{'met' if r['target_met'] else 'not met'} | "
+            f"{'-' if det is None else f'{det[-1]:.3f}'} | {r['train_env_steps']:,} | "
             f"{wall:.1f} min |"
         )
     return "\n".join(lines)
@@ -131,6 +151,7 @@ def main() -> None:
             out = run_dir(args, name, before)
             if not args.report:
                 out = train_family(args, name, before)
+                evaluate_deterministic(out)
             if (out / "eval" / "adaptation.json").exists():
                 rows.append(result(out, name, before))
     print(f"{args.agent} bare defaults, held-out normalized score (95% CI), {platform.machine()}, "

@@ -158,8 +158,11 @@ class MAML:
 
     @property
     def train_inner_steps(self) -> int:
-        """Inner steps inside a training iteration (0 for the task-blind pretrained policy)."""
-        return self.config.inner_steps if self.meta_objective else 0
+        """Inner steps inside a training iteration: the config's, or where it says 0, 1 for
+        discrete actions and 2 for continuous ones (0 for the task-blind pretrained policy)."""
+        if not self.meta_objective:
+            return 0
+        return self.config.inner_steps or (1 if self.policy.discrete else 2)
 
     # --- the policy, per task -------------------------------------------------------------------
     def weights(self) -> Weights:

@@ -12,7 +12,7 @@ from torch.func import functional_call
 from metarl.agents import MAML, preset, seeding
 from metarl.agents.maml import Episodes
 from metarl.agents.returns import discounted_returns
-from metarl.config import PRESETS
+from metarl.config import PRESETS, ConfigError
 from metarl.envs import family_tasks, make_vector_env
 
 HORIZON = 6
@@ -273,9 +273,26 @@ def test_presets_keep_the_papers_adaptation_and_families_without_one_get_larger_
         later = 0.02 if env == "nav" else 0.05  # nav's: chosen on training goals
         assert config.eval_step_size == pytest.approx(later), (agent, env)
         assert config.init_log_std == 0.0, (agent, env)  # the paper's std 1 (Box families)
+        assert config.inner_steps == 1, (agent, env)
     own = preset("maml", "examples.windy_line:WindyLine-v0")
     assert (own.inner_lr, own.eval_inner_steps, own.eval_step_size) == (0.5, 5, 0.1)
     assert own.init_log_std == -1.0  # as RL²'s class default
+
+
+def test_inner_steps_zero_picks_one_for_discrete_and_two_for_continuous_actions() -> None:
+    assert preset("maml", "examples.windy_line:WindyLine-v0").inner_steps == 0  # the class's
+    continuous = tiny_maml(inner_steps=0)  # nav: Box actions
+    assert continuous.train_inner_steps == 2
+    assert continuous.steps_per_iteration == 3 * 4 * HORIZON * 3  # two inner rollouts + post
+    assert tiny_maml(inner_steps=3).train_inner_steps == 3
+    config = dataclasses.replace(
+        preset("maml", "bandit"), inner_steps=0, device="cpu", meta_batch=2, fast_batch=2,
+        hidden_sizes=(4,), train_tasks=2, eval_tasks=1,
+    )  # fmt: skip
+    discrete = MAML(config, family_tasks("bandit", "train", 2, 0, num_arms=5))
+    assert discrete.train_inner_steps == 1
+    with pytest.raises(ConfigError, match="--inner-steps must be a whole number >= 0"):
+        dataclasses.replace(config, inner_steps=-1).validate()
 
 
 def test_iteration_draws_come_from_named_streams() -> None:
