@@ -85,9 +85,10 @@ PY
 fi
 if [ $# -eq 2 ]; then
   # Table 1: env steps as the existing runs (5M at n = 10, k = 5; 30M and 50M at n = 100,
-  # k = 5 and 10), scaled up for more arms and longer trials (scripts/classic_bandits.py RL2_STEPS)
-  for cell in 100,50,100000000 500,5,150000000 500,10,250000000 500,50,500000000; do
-    IFS=, read -r n k steps <<< "$cell"
+  # k = 5 and 10), scaled up for more arms and longer trials: scripts/classic_bandits.py RL2_STEPS
+  for cell in 100,50 500,5 500,10 500,50; do
+    IFS=, read -r n k <<< "$cell"
+    steps=$($py -c "import runpy; print(runpy.run_path('scripts/classic_bandits.py')['RL2_STEPS'][($n, $k)])")
     scale=$($py -c "print(f'{min(1.0, 10 / $n):g}')")
     train_or_resume "repro-bandit-n$n-k$k-s0" "$steps" --env bandit --env-kwargs "num_arms=$k" \
       --episodes-per-trial "$n" --reward-scale "$scale"
