@@ -27,14 +27,13 @@ from metarl.evaluation import AdaptationCurve, bootstrap_ci, format_ci
 from metarl.runs import RunDir
 
 TARGETS = {(10, 5): 6.6, (100, 5): 77.9, (100, 10): 82.7}  # paper's RL² minus 1% (issue 3)
-STEPS = {(10, 5): 5_000_000, (100, 5): 30_000_000, (100, 10): 50_000_000}
 SHOWN = ("random", "greedy", "eps-greedy", "ucb1-tuned", "thompson", "gittins")
 
 
 def train_setting(n: int, k: int, args: argparse.Namespace) -> tuple[AdaptationCurve, dict]:
     """Train (or resume, or reuse) the run of one setting; return its curve and run info."""
     out = Path(args.runs) / f"repro-bandit-n{n}-k{k}-s{args.seed}"
-    steps = args.steps or STEPS[(n, k)]
+    steps = args.steps or classic_bandits.RL2_STEPS[(n, k)]
     if (out / "config.json").exists() and not (out / "checkpoint.pt").exists():
         shutil.rmtree(out)  # killed before its first checkpoint: nothing to keep
     if (out / "checkpoint.pt").exists():
