@@ -161,8 +161,9 @@ class TaskVectorEnv(VectorEnv):
         all) matter to the caller: the others may be skipped, and then come back unchanged,
         with reward 0 and flags False. What the active sub-envs get is exactly :meth:`step`'s.
 
-        This env steps them all (on the device that costs nothing); an env whose steps are
-        expensive one by one (MuJoCo physics) overrides it to skip the inactive ones.
+        This env steps them all (for the batched envs on the device, skipping would save
+        nothing); an env whose every sub-env step costs host time (MuJoCo physics) overrides it
+        to skip the inactive ones.
         """
         return self.step(actions)
 
