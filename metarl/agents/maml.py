@@ -504,6 +504,7 @@ class MAML:
             "train_env_steps": self.env_steps, "iterations": self.iteration,
             "eval_fast_batch": cfg.eval_fast_batch, "inner_lr": cfg.inner_lr,
             "eval_inner_lr": cfg.eval_step_size, "deterministic": deterministic,
+            "train_inner_steps": self.train_inner_steps,
         }  # fmt: skip
         return build_curve(
             agent=self.name,

@@ -283,6 +283,8 @@ def test_inner_steps_zero_picks_one_for_discrete_and_two_for_continuous_actions(
     assert preset("maml", "examples.windy_line:WindyLine-v0").inner_steps == 0  # the class's
     continuous = tiny_maml(inner_steps=0)  # nav: Box actions
     assert continuous.train_inner_steps == 2
+    tasks = family_tasks("nav", "test", 2, 0, horizon=HORIZON)
+    assert continuous.adaptation_curve(tasks, budget=1).meta["train_inner_steps"] == 2
     assert continuous.steps_per_iteration == 3 * 4 * HORIZON * 3  # two inner rollouts + post
     assert tiny_maml(inner_steps=3).train_inner_steps == 3
     config = dataclasses.replace(
