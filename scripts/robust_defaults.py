@@ -10,8 +10,9 @@ stopped early, reused if finished), then the held-out normalized score of every 
 curve (RL²: each episode of the trial; MAML: after each gradient step) is read from its
 ``eval/adaptation.json``, and also, scored on the most likely actions (``python -m
 metarl.evaluate RUN --deterministic``, run here once a run has finished), from
-``eval-deterministic/adaptation.json``. The ``before`` runs repeat the defaults of before issue 22 with flags (``--reward-norm false --lr 3e-4
---ent-coef 0.01 --minibatches 4``: exactly the old code path), the evidence that they fail.
+``eval-deterministic/adaptation.json``. The ``before`` runs repeat the defaults of before
+issue 22 with flags (``--reward-norm false --lr 3e-4 --ent-coef 0.01 --minibatches 4``: exactly
+the old code path), the evidence that they fail.
 Writes ``docs/robust_defaults.json`` and prints a markdown table.
 
     python scripts/robust_defaults.py                        # the three families, 2M env steps
