@@ -13,9 +13,10 @@ metarl.evaluate RUN --deterministic``, run here once a run has finished), from
 ``eval-deterministic/adaptation.json``. The ``before`` runs repeat the defaults of before
 issue 22 with flags (``--reward-norm false --lr 3e-4 --ent-coef 0.01 --minibatches 4``: exactly
 the old code path), the evidence that they fail.
-Writes ``docs/robust_defaults.json`` and prints a markdown table.
+Writes its rows into ``docs/robust_defaults.json`` (rows of families not run this time are kept)
+and prints a markdown table.
 
-    python scripts/robust_defaults.py                        # the three families, 2M env steps
+    python scripts/robust_defaults.py                        # the four families, 2M env steps
     python scripts/robust_defaults.py --families windy-line --before
     python scripts/robust_defaults.py --report               # only read the finished runs
 """
@@ -38,6 +39,7 @@ FAMILIES = {
     "windy-line": "examples.windy_line:WindyLine-v0",
     "corner-grid": "examples.corner_grid:CornerGrid-v0",
     "mirrored-controls": "examples.mirrored_controls:MirroredControls-v1",
+    "hidden-heading": "examples.hidden_heading:HiddenHeading-v0",
 }
 # RL²'s class defaults before issue 22, as flags: exactly the old code path.
 OLD_DEFAULTS = ["--reward-norm", "false", "--lr", "3e-4", "--ent-coef", "0.01", "--minibatches",
@@ -158,7 +160,18 @@ def main() -> None:
     print(f"{args.agent} bare defaults, held-out normalized score (95% CI), {platform.machine()}, "
           f"{time.strftime('%Y-%m-%d')}")  # fmt: skip
     print(table(rows))
-    Path(args.json).write_text(json.dumps(rows, indent=1, default=float) + "\n")
+    Path(args.json).write_text(
+        json.dumps(merged(Path(args.json), rows), indent=1, default=float) + "\n"
+    )
+
+
+def merged(path: Path, rows: list[dict]) -> list[dict]:
+    """The rows already in ``path`` that ``rows`` do not replace (same family, agent and
+    defaults), then ``rows``: scoring some families keeps the others' results."""
+    key = lambda r: (r["family"], r["agent"], r["defaults"])  # noqa: E731
+    new = {key(r) for r in rows}
+    old = json.loads(path.read_text()) if path.exists() else []
+    return [r for r in old if key(r) not in new] + rows
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from examples.corner_grid import CornerGridEnv, CornerGridTask
+from examples.hidden_heading import HiddenHeadingEnv, HiddenHeadingTask
 from examples.mirrored_controls import MirroredControlsEnv, MirroredControlsTask
 from examples.windy_line import WindyLineEnv, WindyLineTask
 from metarl import cli, train
@@ -23,7 +24,8 @@ from metarl.evaluation import AdaptationCurve
 CORNER = "examples.corner_grid:CornerGrid-v0"
 MIRROR = "examples.mirrored_controls:MirroredControls-v1"
 WINDY = "examples.windy_line:WindyLine-v0"
-NEW = (CORNER, MIRROR)
+HEADING = "examples.hidden_heading:HiddenHeading-v0"
+NEW = (CORNER, MIRROR, HEADING)
 
 
 @pytest.mark.parametrize("name", NEW)
@@ -107,6 +109,37 @@ def test_mirrored_controls_moves_by_the_hidden_signs_and_gain() -> None:
         env.step(np.array([np.nan, 0.0]))
     with pytest.raises(TaskError, match="gain_range"):
         MirroredControlsEnv(gain_range=(1.0, 0.5))
+
+
+def test_hidden_heading_pays_progress_along_the_hidden_heading() -> None:
+    env = HiddenHeadingEnv(horizon=3)
+    env.set_task(HiddenHeadingTask(90.0))  # straight up
+    env.reset(seed=0)
+    obs, reward, term, trunc, _ = env.step(np.array([0.5, 3.0], dtype=np.float32))
+    assert obs == pytest.approx([0.5, 1.0, 0.5, 1.0])  # clipped to the square: the move, seen
+    assert reward == pytest.approx(1.0) and not term and not trunc
+    assert env.step(np.array([1.0, -1.0]))[1] == pytest.approx(-1.0)
+    assert env.step(np.array([-1.0, 0.0]))[3]  # truncated at the horizon
+    # the oracle's exact return is what walking to the nearest corner earns
+    task = HiddenHeadingTask(30.0)
+    env.set_task(task)
+    env.reset(seed=0)
+    corner = np.array([1.0, 1.0], dtype=np.float32)
+    assert sum(env.step(corner)[1] for _ in range(3)) == pytest.approx(env.oracle_return(task))
+    assert env.oracle_return(task) == pytest.approx(3 * (np.cos(np.pi / 6) + 0.5))
+    # uniformly random actions: 0 in expectation (Monte Carlo, SE about 0.01)
+    rng = np.random.default_rng(0)
+    moves = rng.uniform(-1.0, 1.0, size=(20000, 3, 2))
+    random_total = (moves @ env.direction(task)).sum(1).mean()
+    assert random_total == pytest.approx(env.random_return(task), abs=0.05)
+    with pytest.raises(TaskError, match="heading must lie"):
+        HiddenHeadingEnv(arc=(0.0, 90.0)).set_task(HiddenHeadingTask(120.0))
+    with pytest.raises(TaskError, match="heading must lie"):
+        env.set_task(HiddenHeadingTask(float("nan")))
+    with pytest.raises(TaskError, match="at most 360"):
+        HiddenHeadingEnv(arc=(-360.0, 360.0))
+    with pytest.raises(TaskError, match="finite"):
+        env.step(np.array([np.inf, 0.0]))
 
 
 def test_windy_line_random_return_matches_a_monte_carlo_estimate() -> None:
