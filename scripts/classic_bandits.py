@@ -187,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="task split and env seed")
     parser.add_argument("--rl2-results", default="docs/results",
                         help="folder of the RL² runs' curves (rl2-bandit-n{n}-k{k}/)")  # fmt: skip
-    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    parser.add_argument("--json", default=None,
+                        help="also write the results to this JSON file (its other settings' rows are kept)")  # fmt: skip
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     results_dir = Path(args.rl2_results) if args.rl2_results else None
@@ -210,8 +211,19 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"{machine}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
     if args.json:
         out = {"tasks": args.tasks, "seed": args.seed, "wall_s": wall, "machine": machine,
-               "date": time.strftime("%Y-%m-%d"), "rows": rows}  # fmt: skip
+               "date": time.strftime("%Y-%m-%d"), "rows": merged_rows(Path(args.json), rows)}  # fmt: skip
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
+
+
+def merged_rows(path: Path, rows: list[dict]) -> list[dict]:
+    """The rows of ``path`` (if it exists) with the settings of ``rows`` replaced or added, in
+    (n, k) order: rerunning some settings keeps the others' results. ``wall_s`` and ``date`` of
+    the file are those of the latest run; each row keeps its own ``wall_s``."""
+    by_setting = {}
+    if path.exists():
+        by_setting = {(r["n"], r["k"]): r for r in json.loads(path.read_text())["rows"]}
+    by_setting.update({(r["n"], r["k"]): r for r in rows})
+    return [by_setting[key] for key in sorted(by_setting)]
 
 
 if __name__ == "__main__":

@@ -574,6 +574,16 @@ def test_table1_script_is_the_curves_totals(load_script) -> None:
     assert "command" in row["rl2"] and "| 10, 5 | metarl |" in script.markdown([row])
 
 
+def test_table1_script_merges_rerun_settings_into_its_json(load_script, tmp_path: Path) -> None:
+    script = load_script("classic_bandits")
+    path = tmp_path / "table1.json"
+    old = [{"n": 10, "k": 5, "v": 1}, {"n": 100, "k": 50, "v": 2}, {"n": 500, "k": 5, "v": 3}]
+    path.write_text(json.dumps({"rows": old}))
+    new = [{"n": 100, "k": 50, "v": 9}, {"n": 10, "k": 10, "v": 8}]
+    assert script.merged_rows(path, new) == [old[0], new[1], new[0], old[2]]  # (n, k) order
+    assert script.merged_rows(tmp_path / "none.json", new) == [new[1], new[0]]
+
+
 def test_table2_script_is_the_curves_totals(load_script, monkeypatch: pytest.MonkeyPatch) -> None:
     script = load_script("classic_mdps")
     monkeypatch.setattr(script, "GRIDS", {k: v[:2] for k, v in script.GRIDS.items()})
