@@ -188,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rl2-results", default="docs/results",
                         help="folder of the RL² runs' curves (rl2-bandit-n{n}-k{k}/)")  # fmt: skip
     parser.add_argument("--json", default=None,
-                        help="also write the results to this JSON file (its other settings' rows are kept)")  # fmt: skip
+                        help="also write the results into this JSON file (keeping the rows of "
+                             "settings not run now)")  # fmt: skip
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     results_dir = Path(args.rl2_results) if args.rl2_results else None
@@ -211,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"{machine}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
     if args.json:
         out = {"tasks": args.tasks, "seed": args.seed, "wall_s": wall, "machine": machine,
-               "date": time.strftime("%Y-%m-%d"), "rows": merged_rows(Path(args.json), rows)}  # fmt: skip
+               "date": time.strftime("%Y-%m-%d"),
+               "rows": merged_rows(Path(args.json), rows)}  # fmt: skip
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
 
 
@@ -219,7 +221,7 @@ def merged_rows(path: Path, rows: list[dict]) -> list[dict]:
     """The rows of ``path`` (if it exists) with the settings of ``rows`` replaced or added, in
     (n, k) order: rerunning some settings keeps the others' results. ``wall_s`` and ``date`` of
     the file are those of the latest run; each row keeps its own ``wall_s``."""
-    by_setting = {}
+    by_setting: dict[tuple[int, int], dict] = {}
     if path.exists():
         by_setting = {(r["n"], r["k"]): r for r in json.loads(path.read_text())["rows"]}
     by_setting.update({(r["n"], r["k"]): r for r in rows})
