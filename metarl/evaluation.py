@@ -528,18 +528,21 @@ def checkpoint_text(meta: dict[str, Any]) -> str:
 
 
 def summary_table(curve: AdaptationCurve, max_rows: int = 12) -> str:
-    """A short plain-text table of the curve: x, env steps, mean ± CI half-width, normalized.
+    """A short plain-text table of the curve: x, env steps (unless x is them), mean ± CI
+    half-width, normalized.
 
     With more than ``max_rows`` points, evenly spaced rows (always the first and last) are shown.
     The last line gives the total return over all points (mean and 95% CI over tasks).
     """
     rows_idx = _row_indices(curve.num_points, max_rows)
-    header = [curve.x_label, "env steps", "mean return (95% CI)"]
+    # a from-scratch baseline's x is its env steps: one column, not the same one twice
+    steps_column = curve.x_label != "env steps" or not np.array_equal(curve.x, curve.env_steps)
+    header = [curve.x_label, *(["env steps"] if steps_column else []), "mean return (95% CI)"]
     if curve.has_references:
         header.append("normalized (95% CI)")
     rows = [header]
     for i in rows_idx:
-        row = [_fmt(curve.x[i]), _fmt(curve.env_steps[i])]
+        row = [_fmt(curve.x[i]), *([_fmt(curve.env_steps[i])] if steps_column else [])]
         row.append(format_ci(curve.mean[i], curve.ci_low[i], curve.ci_high[i]))
         if curve.has_references:
             nm, lo, hi = curve.normalized_mean, curve.normalized_ci_low, curve.normalized_ci_high

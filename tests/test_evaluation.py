@@ -298,6 +298,16 @@ def test_summary_table() -> None:
     assert "±" in lines[3] and lines[-1].startswith("total return over 3 points")
 
 
+def test_summary_table_shows_env_steps_once_when_they_are_the_x_axis() -> None:
+    curve = make_curve(num_points=3)
+    steps = dataclasses.replace(curve, x_label="env steps", x=curve.env_steps)
+    header = summary_table(steps).splitlines()[1]
+    assert header.count("env steps") == 1 and header.split()[:3] == ["env", "steps", "mean"]
+    assert summary_table(curve).splitlines()[1].count("env steps") == 1  # episode, env steps
+    bandit = dataclasses.replace(curve, env_steps=curve.x)  # one step per episode: both kept
+    assert summary_table(bandit).splitlines()[1].split()[:3] == ["episode", "env", "steps"]
+
+
 def test_summary_table_subsamples_long_curves() -> None:
     curve = make_curve(num_points=100, references=False)
     text = summary_table(curve, max_rows=5)
