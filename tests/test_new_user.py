@@ -66,6 +66,12 @@ def test_values_are_read_by_the_declared_type() -> None:
     assert isinstance(nav["goal_high"], float)
     cheetah = parse_env_kwargs("metarl/HalfCheetahVel-v0", {"test_velocity_range": "2,3"})
     assert cheetah == {"test_velocity_range": (2.0, 3.0)}
+    for text in ("(2, 3)", "[2, 3]", " 2 , 3 "):  # Python's and JSON's spellings read the same
+        assert (
+            parse_env_kwargs("metarl/HalfCheetahVel-v0", {"test_velocity_range": text}) == cheetah
+        )
+    with pytest.raises(TaskError, match=r"value 2 of 2 \('x'\): expected a number"):
+        parse_env_kwargs("metarl/HalfCheetahVel-v0", {"test_velocity_range": "(2,x)"})
     assert parse_env_kwargs("metarl/HalfCheetahVel-v0", {"test_velocity_range": "none"}) == {
         "test_velocity_range": None
     }

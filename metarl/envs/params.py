@@ -6,7 +6,8 @@ subclass's ``__init__``). Their annotations decide how ``KEY=VALUE`` text is rea
 - ``int``: ``10``, ``-3``, ``1e3`` (a whole number); ``float``: ``0.5``, ``1e-2`` and never
   ``nan`` or ``inf``; ``bool``: true/false, yes/no, on/off, 1/0; ``str``: the text as given;
 - ``X | None``: ``none`` (or ``null``) is None, anything else is read as ``X``;
-- ``tuple[float, float]`` and friends: ``0.5,1.0`` or the JSON list ``[0.5, 1.0]``;
+- ``tuple[float, float]`` and friends: ``0.5,1.0``, ``(0.5, 1.0)`` or the JSON list
+  ``[0.5, 1.0]``;
 - ``Literal["l2", "squared"]``: one of the listed values;
 - no annotation (or one not listed above): JSON where it parses, else the text.
 
@@ -160,6 +161,8 @@ def _parse_sequence(container: type, args: tuple[Any, ...], text: str) -> Any:
         except (json.JSONDecodeError, TypeError):
             raise ValueError("expected a list such as 0.5,1.0 or [0.5, 1.0]") from None
     else:
+        if stripped.startswith("(") and stripped.endswith(")"):
+            stripped = stripped[1:-1]
         items = [s for s in stripped.split(",") if s.strip()]
     if len(args) == 2 and args[1] is Ellipsis:
         kinds = [args[0]] * len(items)
@@ -169,7 +172,13 @@ def _parse_sequence(container: type, args: tuple[Any, ...], text: str) -> Any:
         kinds = list(args)
     else:
         kinds = [args[0] if args else Any] * len(items)
-    return container(_parse(k, s.strip()) for k, s in zip(kinds, items))
+    values = []
+    for index, (k, item) in enumerate(zip(kinds, items), start=1):
+        try:
+            values.append(_parse(k, item.strip()))
+        except ValueError as exc:
+            raise ValueError(f"value {index} of {len(items)} ({item.strip()!r}): {exc}") from None
+    return container(values)
 
 
 def _parse_float(text: str) -> float:
