@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import inspect
 import json
+import math
 import shlex
 import typing
 from collections.abc import Sequence
@@ -128,31 +129,77 @@ def resolve_config(args: argparse.Namespace) -> tuple[BaselineConfig, BaselineSp
         threads=get("threads", 0),
     )  # fmt: skip
     config.validate()
-    check_algo_kwargs(config, spec)
+    config = dataclasses.replace(config, algo_kwargs=check_algo_kwargs(config, spec))
     return config, spec
 
 
-def check_algo_kwargs(config: BaselineConfig, spec: BaselineSpec) -> None:
-    """Refuse ``--algo-kwargs`` that the algorithm does not take before anything is written."""
+def check_algo_kwargs(config: BaselineConfig, spec: BaselineSpec) -> dict[str, typing.Any]:
+    """``config.algo_kwargs`` checked before anything is written: a name the algorithm does
+    not take, a value of the wrong kind or one it refuses is a ConfigError; a whole number
+    written as a float (``n_steps=1e3``) becomes an int where the algorithm's default is one."""
     if not config.algo_kwargs:
-        return
+        return {}
     if spec.kind == "classic":
         from metarl.baselines.classic import classic_algorithm, classic_family
 
         classic_algorithm(config.algo, classic_family(config.env), [], config.algo_kwargs)
-        return
+        return config.algo_kwargs
     from metarl.baselines import scratch
 
     if spec.kind == "trial":
         from sb3_contrib import RecurrentPPO as cls
     else:
         cls = scratch.sb3_class("ppo" if spec.kind == "multitask" else config.algo)
-    takes = set(inspect.signature(cls.__init__).parameters) - {"self", "policy", "env"}
+    parameters = inspect.signature(cls.__init__).parameters
+    takes = set(parameters) - {"self", "policy", "env"}
     extra = () if spec.kind == "trial" else scratch.WRAPPER_KEYS
     unknown = [k for k in config.algo_kwargs if k not in takes and k not in extra]
     if unknown:
+        listed = sorted(k for k in takes | set(extra) if not k.startswith("_"))
         raise ConfigError(f"--algo-kwargs {unknown[0]}: {cls.__name__} has no such argument; it "
-                          f"takes {', '.join(sorted(takes | set(extra)))}")  # fmt: skip
+                          f"takes {', '.join(listed)}")  # fmt: skip
+    kwargs = {
+        key: value_of_kind(cls.__name__, key, value, parameters[key].default)
+        if key in parameters
+        else value
+        for key, value in config.algo_kwargs.items()
+    }
+    if spec.kind == "trial":
+        from metarl.baselines import recurrent
+
+        recurrent.probe_model(dataclasses.replace(config, algo_kwargs=kwargs))
+    else:
+        algo = "ppo" if spec.kind == "multitask" else config.algo
+        hp = scratch.hyperparameters(algo, config.env, kwargs)
+        scratch.probe_model(algo, config.env, config.env_kwargs, hp)
+    return kwargs
+
+
+COUNTS = ("n_steps", "batch_size", "n_epochs", "buffer_size", "train_freq", "policy_delay")
+"""SB3 arguments that count and must be at least 1 (some constructors take 0 and fail later,
+e.g. RecurrentPPO with ``n_steps=0`` on its first rollout)."""
+
+
+def value_of_kind(owner: str, key: str, value: typing.Any, default: typing.Any) -> typing.Any:
+    """``--algo-kwargs key=value`` as ``owner``'s default for ``key`` is typed: refused when
+    that is a bool or a number and ``value`` is not one (text, a fraction for a count, NaN or
+    inf; SB3 would fail on it only mid-training, in a worker), a whole float made an int."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok = isinstance(value, list) or (number and math.isfinite(value) and value == int(value))
+        want = "a whole number"
+    elif isinstance(default, float):
+        ok, want = isinstance(value, list) or (number and math.isfinite(value)), "a finite number"
+    else:
+        return value
+    if ok and key in COUNTS and number and value < 1:
+        ok, want = False, "a count of at least 1"
+    if not ok:
+        raise ConfigError(f"--algo-kwargs {key}={value!r}: {owner} expects {want} there "
+                          f"(its default is {default!r})")  # fmt: skip
+    return int(value) if isinstance(default, int) and number else value
 
 
 def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, BaselineSpec]:

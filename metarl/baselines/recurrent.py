@@ -93,12 +93,33 @@ def trial_vec_env(config: Any, tasks: Sequence[Task], num_envs: int, seed: int) 
     return TrialVecEnv(TrialVectorEnv(env, config.episodes_per_trial, tasks, seed=seed))
 
 
+def new_model(venv: TrialVecEnv, device: str, seed: int, algo_kwargs: dict[str, Any]) -> Any:
+    """A fresh RecurrentPPO on ``venv``; a keyword or value it refuses is a one-line
+    ConfigError."""
+    from sb3_contrib import RecurrentPPO
+
+    try:
+        return RecurrentPPO("MlpLstmPolicy", venv, verbose=0, device=device, seed=seed,
+                            **algo_kwargs)  # fmt: skip
+    except (TypeError, ValueError, AssertionError) as e:  # SB3 checks some values by assert
+        raise ConfigError(f"--algo-kwargs: RecurrentPPO refused them ({e})") from None
+
+
+def probe_model(config: Any) -> None:
+    """Build the model once on one trial of one training task, so that a value RecurrentPPO
+    refuses is a one-line ConfigError before anything is written."""
+    tasks = family_tasks(config.env, "train", 1, config.seed, **config.env_kwargs)
+    venv = trial_vec_env(config, tasks, 1, 0)
+    try:
+        new_model(venv, "cpu", 0, config.algo_kwargs)
+    finally:
+        venv.close()
+
+
 def meta_train(config: Any, folder: Path, every_s: float) -> Path:
     """Meta-train RecurrentPPO for ``config.pretrain_steps`` env steps into ``folder`` (unless a
     finished model is there: ``--resume`` reuses it), going on from its checkpoint if one is
     (see :mod:`metarl.baselines.chunked`); returns the model's path."""
-    from sb3_contrib import RecurrentPPO
-
     path = folder / MODEL
     if path.is_file():
         return path
@@ -107,12 +128,8 @@ def meta_train(config: Any, folder: Path, every_s: float) -> Path:
     venv = trial_vec_env(config, train_tasks, config.num_envs,
                          seeding.stream_seed(config.seed, 0, seeding.TASKS))  # fmt: skip
     venv.seed(seeding.stream_seed(config.seed, 0, seeding.ENV))
-    try:
-        model = RecurrentPPO("MlpLstmPolicy", venv, verbose=0, device=config.device,
-                             seed=seeding.stream_seed(config.seed, 0, seeding.POLICY),
-                             **config.algo_kwargs)  # fmt: skip
-    except TypeError as e:
-        raise ConfigError(f"--algo-kwargs: RecurrentPPO refused them ({e})") from None
+    model = new_model(venv, config.device, seeding.stream_seed(config.seed, 0, seeding.POLICY),
+                      config.algo_kwargs)  # fmt: skip
     generator = venv.trials.generator
     state = chunked.EnvState(generator.get_state, generator.set_state)
     model = chunked.learn(model, config.pretrain_steps, folder, config.checkpoint_every, state,

@@ -200,8 +200,18 @@ def new_model(algo: str, venv: Any, hp: dict[str, Any], seed: int, device: str) 
     try:
         return cls("MlpPolicy", venv, seed=seed, device=device, verbose=0,
                    **sb3_kwargs(hp, venv.action_space))  # fmt: skip
-    except TypeError as e:
+    except (TypeError, ValueError, AssertionError) as e:  # SB3 checks some values by assert
         raise ConfigError(f"--algo-kwargs: {algo} refused them ({e})") from None
+
+
+def probe_model(algo: str, env: str, env_kwargs: dict[str, Any], hp: dict[str, Any]) -> None:
+    """Build ``algo``'s model once on one env of ``env`` (any task), so that a value SB3
+    refuses (``learning_rate=abc``) is a one-line ConfigError before anything is written."""
+    venv = vector_env([make_env(env, **env_kwargs)], hp)
+    try:
+        new_model(algo, venv, hp, 0, "cpu")
+    finally:
+        venv.close()
 
 
 def episode_returns(

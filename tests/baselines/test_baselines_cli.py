@@ -171,6 +171,44 @@ def test_resume_runs_only_the_missing_task_and_gives_the_same_file(tmp_path: Pat
         (["--algo", "ppo", "--env", "nav", "--steps", "lots"], ["--steps"]),
         (["--algo", "ppo", "--env", "nav", "--algo-kwargs", "oops"], ["KEY=VALUE"]),
         (["--algo", "ppo", "--env", "nav", "--env-kwargs", "horizn=5"], ["horizn"]),
+        # values SB3 would refuse only mid-training (a worker's traceback) or by an assert
+        (
+            ["--algo", "sac", "--env", "nav", "--algo-kwargs", "batch_size=abc"],
+            ["batch_size='abc'", "whole number", "256"],
+        ),
+        (["--algo", "ppo", "--env", "nav", "--algo-kwargs", "n_epochs=2.5"], ["n_epochs=2.5"]),
+        (
+            ["--algo", "ppo", "--env", "nav", "--algo-kwargs", "learning_rate=NaN"],
+            ["finite number"],
+        ),
+        (
+            ["--algo", "a2c", "--env", "nav", "--algo-kwargs", "normalize_advantage=1"],
+            ["true or false"],
+        ),
+        (["--algo", "multitask", "--env", "nav", "--algo-kwargs", "n_steps=0"], ["at least 1"]),
+        (  # accepted by type, refused by PPO's constructor (an assert): the probe build
+            ["--algo", "multitask", "--env", "nav", "--algo-kwargs", "n_steps=2", "batch_size=1"],
+            ["ppo refused them", "batch_size"],
+        ),
+        (
+            ["--algo", "recurrent-ppo", "--env", "bandit", "--algo-kwargs", "learning_rate=abc"],
+            ["RecurrentPPO expects a finite number"],
+        ),
+        (  # RecurrentPPO takes n_steps=0, then divided by it on its first rollout
+            ["--algo", "recurrent-ppo", "--env", "bandit", "--algo-kwargs", "n_steps=0"],
+            ["n_steps=0", "at least 1"],
+        ),
+        (
+            [
+                "--algo",
+                "recurrent-ppo",
+                "--env",
+                "bandit",
+                "--algo-kwargs",
+                'policy_kwargs={"lstm_hidden_size": "x"}',
+            ],
+            ["RecurrentPPO refused them"],
+        ),
         (["--resume", "/nonexistent/run"], ["holds no run"]),
     ],
 )
@@ -197,6 +235,15 @@ def test_resume_refuses_a_changed_flag_and_bad_algo_kwargs_write_nothing_new(
     assert baseline(bad, "ppo", "nav", "--algo-kwargs", "no_such_arg=1", "--steps", "10") == 2
     assert "no_such_arg" in capsys.readouterr().err
     assert not bad.exists()
+
+
+def test_a_whole_float_for_a_count_becomes_an_int() -> None:
+    args = baselines.build_parser().parse_args(
+        ["--algo", "ppo", "--env", "nav", "--algo-kwargs", "n_steps=1e3", "learning_rate=1e-3"]
+    )
+    config, _ = baselines.resolve_config(args)
+    assert config.algo_kwargs == {"n_steps": 1000, "learning_rate": 1e-3}
+    assert isinstance(config.algo_kwargs["n_steps"], int)
 
 
 def _start(out: Path, *argv: str) -> tuple[subprocess.Popen, Path]:
