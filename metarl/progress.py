@@ -27,7 +27,7 @@ import numpy as np
 
 from metarl import cli
 from metarl.evaluation import save_png, text_table
-from metarl.runs import METRICS, RunError
+from metarl.runs import METRICS, RunError, baseline_run_message, is_baseline_run
 
 __all__ = ["load_metrics", "main", "parse_steps", "progress_table", "value_at"]
 
@@ -51,6 +51,8 @@ def load_metrics(arg: str) -> dict[str, np.ndarray]:
     Empty cells (columns that a resumed run's older rows lack) are NaN.
     """
     path = Path(arg) / METRICS if Path(arg).is_dir() else Path(arg)
+    if Path(arg).is_dir() and is_baseline_run(Path(arg)):
+        raise RunError(baseline_run_message(Path(arg)))
     try:
         with path.open(newline="") as f:
             rows = list(csv.DictReader(f))

@@ -33,6 +33,27 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.csv"
 TASKS = "tasks.json"
 EVAL = "eval"
+BASELINE_CONFIG = "BaselineConfig"
+"""The config class that ``python -m metarl.baselines`` writes into its runs' config.json."""
+
+
+def baseline_run_message(path: Path) -> str:
+    """What to say when a baseline's run is given where a meta-learner's run is expected."""
+    quoted = shlex.quote(str(path))
+    return (
+        f"{path} is a baseline's run (python -m metarl.baselines), and metarl.train, "
+        f"metarl.evaluate and metarl.progress take a meta-learner's: its curve is "
+        f"{path / EVAL}/adaptation.json (python -m metarl.compare {quoted}), and "
+        f"`python -m metarl.baselines --resume {quoted}` continues it"
+    )
+
+
+def is_baseline_run(path: Path) -> bool:
+    """Whether ``path``'s config.json was written by ``python -m metarl.baselines``."""
+    try:
+        return json.loads((path / CONFIG).read_text()).get("config") == BASELINE_CONFIG
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 class RunError(ValueError):
@@ -93,6 +114,8 @@ class RunDir:
 
     def load_config(self) -> Any:
         """The run's config (raises :class:`RunError` if unreadable)."""
+        if is_baseline_run(self.path):
+            raise RunError(baseline_run_message(self.path))
         try:
             return config_from_json(json.loads((self.path / CONFIG).read_text()))
         except (OSError, ValueError, TypeError) as e:  # ConfigError is a ValueError

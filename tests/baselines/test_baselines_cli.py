@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metarl import cli, compare, train
+from metarl import cli, compare, evaluate, progress, train
 from metarl.baselines import __main__ as baselines
 from metarl.baselines import chunked
 from metarl.compare import unpaired_reason
@@ -244,6 +244,25 @@ def test_a_whole_float_for_a_count_becomes_an_int() -> None:
     config, _ = baselines.resolve_config(args)
     assert config.algo_kwargs == {"n_steps": 1000, "learning_rate": 1e-3}
     assert isinstance(config.algo_kwargs["n_steps"], int)
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [(train, ["--resume"]), (evaluate, []), (progress, [])],
+    ids=["train-resume", "evaluate", "progress"],
+)
+def test_a_baseline_run_given_to_a_meta_learner_cli_says_what_to_use(
+    tmp_path: Path, capsys, module, argv
+) -> None:
+    out = tmp_path / "run"
+    assert baseline(out, "ucb1", "bandit") == 0
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert run_cli(module, [*argv, str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "is a baseline's run" in err and f"metarl.baselines --resume {out}" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
 def _start(out: Path, *argv: str) -> tuple[subprocess.Popen, Path]:
