@@ -137,7 +137,9 @@ def count(text: str) -> int:
         value = decimal.Decimal(head) * scale
     except decimal.InvalidOperation:
         value = decimal.Decimal("NaN")
-    if not value.is_finite() or value < 0 or value != value.to_integral_value():
+    if value.is_finite() and value < 0:
+        raise ValueError(f"expected a count of 0 or more, got {text!r}")
+    if not value.is_finite() or value != value.to_integral_value():
         raise ValueError(f"expected {COUNT_SYNTAX}, got {text!r}")
     return int(value)
 

@@ -255,7 +255,7 @@ def test_evaluate_longer_trials_keeps_the_trained_evaluation(tmp_path: Path, cap
     blocker.write_text("keep me")
     for argv, message in (
         (["--episodes", "0"], "--budget must be at least 1 episode"),
-        (["--budget", "-1"], "--budget/--episodes: expected a whole number"),
+        (["--budget", "-1"], "--budget/--episodes: expected a count of 0 or more"),
         (["--episodes", "4", "--out", str(blocker)], "cannot create the folder"),
     ):
         assert run_cli(evaluate, [str(out), *argv]) == 2
