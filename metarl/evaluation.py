@@ -410,6 +410,11 @@ class AdaptationCurve:
             data = json.loads(file.read_text())
             return cls.from_json(data)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, EvaluationError) as exc:
+            if file.name != JSON_NAME:  # not one of ours: never suggest deleting it
+                raise EvaluationError(
+                    f"{file} is not an adaptation curve ({exc}): give a run directory or its "
+                    f"eval/{JSON_NAME}"
+                ) from None
             raise EvaluationError(
                 f"{file} is not a valid adaptation curve ({exc}); delete it and {_REGENERATE}"
             ) from exc

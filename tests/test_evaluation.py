@@ -278,6 +278,15 @@ def test_load_corrupt_file_says_what_to_do(tmp_path: Path, content: str) -> None
         AdaptationCurve.load(tmp_path)
 
 
+def test_load_of_another_file_never_suggests_deleting_it(tmp_path: Path) -> None:
+    other = tmp_path / "notes.txt"
+    other.write_text("not a curve")
+    with pytest.raises(EvaluationError, match="is not an adaptation curve") as info:
+        AdaptationCurve.load(other)
+    assert "delete" not in str(info.value)
+    assert other.read_text() == "not a curve"
+
+
 def test_load_rejects_unknown_format_version(tmp_path: Path) -> None:
     data = {**make_curve().to_json(), "format_version": 99}
     (tmp_path / "adaptation.json").write_text(json.dumps(data))
