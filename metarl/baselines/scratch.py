@@ -197,9 +197,9 @@ def sb3_kwargs(hp: dict[str, Any], action_space: gym.Space) -> dict[str, Any]:
 def new_model(algo: str, venv: Any, hp: dict[str, Any], seed: int, device: str) -> Any:
     """A fresh SB3 model of ``algo`` on ``venv``; a bad keyword is a one-line ConfigError."""
     cls = sb3_class(algo)
+    kwargs = sb3_kwargs(hp, venv.action_space)  # its own ConfigErrors pass through as they are
     try:
-        return cls("MlpPolicy", venv, seed=seed, device=device, verbose=0,
-                   **sb3_kwargs(hp, venv.action_space))  # fmt: skip
+        return cls("MlpPolicy", venv, seed=seed, device=device, verbose=0, **kwargs)
     except (TypeError, ValueError, AssertionError) as e:  # SB3 checks some values by assert
         raise ConfigError(f"--algo-kwargs: {algo} refused them ({e})") from None
 
