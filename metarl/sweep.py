@@ -498,6 +498,20 @@ def _submit(
     return failed
 
 
+def check_new_out(out: Path) -> None:
+    """Refuse a new sweep's ``out`` that is a file, a sweep already or any other folder with
+    files in it (a run of metarl.train or metarl.baselines, say), which the sweep would mix its
+    own into."""
+    if (out / SWEEP_JSON).exists():
+        raise RunError(f"{out} already holds a sweep: finish it with --resume {out}, or "
+                       "choose another --out")  # fmt: skip
+    if out.exists() and not out.is_dir():
+        raise RunError(f"--out {out} is a file: choose a folder that does not exist yet")
+    if out.is_dir() and any(out.iterdir()):
+        raise RunError(f"--out {out} is a folder with other files in it (not a sweep): choose "
+                       "a new or empty folder")  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m metarl.sweep``."""
     args, rest = build_parser().parse_known_args(argv)
@@ -505,9 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         saved, out = _load_sweep(args, rest)
     else:
         saved, out = _new_sweep(args, rest)
-        if (out / SWEEP_JSON).exists():
-            raise RunError(f"{out} already holds a sweep: finish it with --resume {out}, or "
-                           "choose another --out")  # fmt: skip
+        check_new_out(out)
     _check_resources(saved)
     learner = learner_of(saved)
     log_every = learner.parse(saved["train_args"]).log_every

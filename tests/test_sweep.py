@@ -169,6 +169,24 @@ def test_resume_bad_input(full_sweep: Path, tmp_path: Path, capsys) -> None:
     assert "sweep.json" in lines[0] and "--resume" in lines[2]
 
 
+@pytest.mark.parametrize("kind", ["file", "run folder"])
+def test_out_that_holds_something_else_is_refused_and_kept(
+    tmp_path: Path, capsys, kind: str
+) -> None:
+    out = tmp_path / "s"
+    if kind == "file":
+        out.write_text("notes")
+    else:  # e.g. a metarl.train or metarl.baselines run
+        out.mkdir()
+        (out / "config.json").write_text("{}")
+    before = {p: p.read_bytes() for p in [out, *out.rglob("*")] if p.is_file()}
+    assert run_cli([*TINY, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1, err
+    assert ("is a file" if kind == "file" else "other files in it") in err
+    assert {p: p.read_bytes() for p in [out, *out.rglob("*")] if p.is_file()} == before
+
+
 CLASSIC = ["--algo", "ucb1", "--env", "bandit", "--eval-tasks", "6", "--seeds", "0,1",
            "--grid", "episodes_per_trial=5,10"]  # fmt: skip
 
