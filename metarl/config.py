@@ -260,6 +260,10 @@ class PretrainedConfig(MAMLConfig):
     optimizer on all training tasks without the meta-objective (task-blind), then adapted on a
     new task with exactly MAML's inner step. --inner-steps is not used in training."""
 
+    NO_EFFECT: ClassVar[tuple[str, ...]] = ("inner_steps", "first_order")
+    """MAML's fields that do nothing here, training having no inner loop: the CLI has no flag
+    for them (so ``--first-order`` is refused as a flag of --agent maml only)."""
+
 
 OUTER_LOOPS = ("trpo", "ppo")
 

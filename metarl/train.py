@@ -104,7 +104,7 @@ def build_parser(agent: str = DEFAULT_AGENT) -> cli.ArgumentParser:
                    "the flags given, or the --resume run's) as JSON and exit; writes nothing")  # fmt: skip
     docs = field_docs(config_cls)
     for field in dataclasses.fields(config_cls):
-        if field.name in _SPECIAL:
+        if field.name in _SPECIAL or field.name in getattr(config_cls, "NO_EFFECT", ()):
             continue
         kind = _field_type(config_cls, field)
         text = f"{docs.get(field.name, '')} (default {field.default!r} or the preset's)"

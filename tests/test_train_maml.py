@@ -96,6 +96,14 @@ def test_budget_evaluates_more_gradient_steps_into_its_own_folder(tmp_path: Path
         (["--agent", "maml", "--meta-batch", "0"], "--meta-batch must be a positive integer"),
         (["--agent", "maml", "--ls-ratio", "1.5"], "--ls-ratio must lie in (0, 1)"),
         (["--agent", "nope"], "unknown agent 'nope': use one of rl2, maml, pretrained"),
+        (
+            ["--agent", "pretrained", "--first-order", "true"],
+            "--first-order is a flag of --agent maml, not of --agent pretrained",
+        ),
+        (
+            ["--agent", "pretrained", "--inner-steps", "1"],
+            "--inner-steps is a flag of --agent maml,",
+        ),
     ],
 )
 def test_bad_agent_flags_are_one_line_exit_2(tmp_path: Path, capsys, argv, message) -> None:
