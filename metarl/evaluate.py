@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     run, tasks, agent, wall = _load(args.run_dir, args.device)
     if args.budget == 0 and agent.budget_unit == "episodes":
-        raise ConfigError("--budget must be at least 1 episode for a trial of RL²")
+        raise ConfigError("--budget (--episodes) must be at least 1 episode for a trial of RL²")
     out = _out_dir(run, args.budget, args.out, agent, args.deterministic)
     meta = {"evaluated_from": str(run.path), "train_wall_time_s": wall}  # to the checkpoint
     evaluate_and_save(agent, tasks, run, meta, args.budget, out, args.deterministic)

@@ -254,7 +254,7 @@ def test_evaluate_longer_trials_keeps_the_trained_evaluation(tmp_path: Path, cap
     blocker = tmp_path / "file"
     blocker.write_text("keep me")
     for argv, message in (
-        (["--episodes", "0"], "--budget must be at least 1 episode"),
+        (["--episodes", "0"], "--budget (--episodes) must be at least 1 episode"),
         (["--budget", "-1"], "--budget/--episodes: expected a count of 0 or more"),
         (["--episodes", "4", "--out", str(blocker)], "cannot create the folder"),
     ):
