@@ -13,8 +13,8 @@
 #     bash scripts/gpu_suite.sh OUT_DIR tables
 #
 # runs instead the RL² cells of the RL² paper's Tables 1 and 2 that docs/BENCHMARKS.md still
-# lacks (bandits n = 500; tabular MDPs n = 25 to 100; the n = 10 and n = 100 cells ran on
-# the CPU), one after the other into runs/repro-*-s0, each resumed with --resume
+# lacks (bandits n = 500 with k = 10 and 50; tabular MDPs n = 25 to 100; the other bandit
+# cells ran on the CPU), one after the other into runs/repro-*-s0, each resumed with --resume
 # where its checkpoint exists: run the same command again on the next lease and it continues
 # where the last one stopped. Each run evaluates itself on the 1000 held-out tasks of seed 0 at the end
 # (runs/<name>/eval/adaptation.json, beside the classic columns of scripts/classic_*.py).
@@ -84,9 +84,9 @@ PY
   exit 0
 fi
 if [ $# -eq 2 ]; then
-  # Table 1: env steps as the existing runs (5M at n = 10, k = 5; 30M, 50M and 100M at n = 100,
-  # k = 5, 10 and 50), scaled up for more arms and longer trials: classic_bandits.py RL2_STEPS
-  for cell in 500,5 500,10 500,50; do
+  # Table 1: env steps as the existing runs (5M at n = 10, k = 5; 30M, 50M and 150M at n = 100,
+  # k = 5, 10 and 50; 150M at n = 500, k = 5), scaled up for more arms: classic_bandits.py RL2_STEPS
+  for cell in 500,10 500,50; do
     IFS=, read -r n k <<< "$cell"
     steps=$($py -c "import runpy; print(runpy.run_path('scripts/classic_bandits.py')['RL2_STEPS'][($n, $k)])")
     scale=$($py -c "print(f'{min(1.0, 10 / $n):g}')")
