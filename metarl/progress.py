@@ -51,12 +51,12 @@ def load_metrics(arg: str) -> dict[str, np.ndarray]:
     Empty cells (columns that a resumed run's older rows lack) are NaN.
     """
     path = Path(arg) / METRICS if Path(arg).is_dir() else Path(arg)
-    if Path(arg).is_dir() and is_baseline_run(Path(arg)):
-        raise RunError(baseline_run_message(Path(arg)))
     try:
         with path.open(newline="") as f:
             rows = list(csv.DictReader(f))
     except OSError as exc:
+        if Path(arg).is_dir() and is_baseline_run(Path(arg)):  # it has no metrics.csv
+            raise RunError(baseline_run_message(Path(arg))) from None
         raise RunError(
             f"{path} is missing or unreadable ({exc.strerror}): give a run directory"
         ) from None

@@ -114,11 +114,11 @@ class RunDir:
 
     def load_config(self) -> Any:
         """The run's config (raises :class:`RunError` if unreadable)."""
-        if is_baseline_run(self.path):
-            raise RunError(baseline_run_message(self.path))
         try:
             return config_from_json(json.loads((self.path / CONFIG).read_text()))
         except (OSError, ValueError, TypeError) as e:  # ConfigError is a ValueError
+            if is_baseline_run(self.path):  # a config class the meta-learners do not know
+                raise RunError(baseline_run_message(self.path)) from None
             raise RunError(
                 f"{self.path / CONFIG} is unreadable ({e}): the run cannot be used"
             ) from None

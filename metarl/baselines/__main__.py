@@ -146,10 +146,11 @@ def check_algo_kwargs(config: BaselineConfig, spec: BaselineSpec) -> dict[str, t
         return config.algo_kwargs
     from metarl.baselines import scratch
 
+    algo = "ppo" if spec.kind == "multitask" else config.algo  # the SB3 algorithm it trains
     if spec.kind == "trial":
         from sb3_contrib import RecurrentPPO as cls
     else:
-        cls = scratch.sb3_class("ppo" if spec.kind == "multitask" else config.algo)
+        cls = scratch.sb3_class(algo)
     parameters = inspect.signature(cls.__init__).parameters
     takes = set(parameters) - {"self", "policy", "env"}
     extra = () if spec.kind == "trial" else scratch.WRAPPER_KEYS
@@ -169,7 +170,6 @@ def check_algo_kwargs(config: BaselineConfig, spec: BaselineSpec) -> dict[str, t
 
         recurrent.probe_model(dataclasses.replace(config, algo_kwargs=kwargs))
     else:
-        algo = "ppo" if spec.kind == "multitask" else config.algo
         hp = scratch.hyperparameters(algo, config.env, kwargs)
         scratch.probe_model(algo, config.env, config.env_kwargs, hp)
     return kwargs
