@@ -30,6 +30,7 @@ from metarl.fileio import atomic_write
 
 CONFIG = "config.json"
 CHECKPOINT = "checkpoint.pt"
+SWEEP_JSON = "sweep.json"  # marks a folder of metarl.sweep
 METRICS = "metrics.csv"
 TASKS = "tasks.json"
 EVAL = "eval"
@@ -76,6 +77,20 @@ def _write_json(path: Path, data: Any) -> None:
                        "then run the command again") from None  # fmt: skip
 
 
+def _refuse_folder_of_runs(path: Path) -> None:
+    """Refuse ``--out`` naming a folder of runs or a sweep (``--out runs`` for ``runs/NAME``): the
+    new run's files would sit among theirs. A folder with other files is fine (they are kept)."""
+    if not path.is_dir():
+        return
+    if (path / SWEEP_JSON).exists():
+        raise RunError(f"--out {path} holds a sweep: name a new folder for this run")
+    runs = sorted(d.name for d in path.iterdir() if (d / CONFIG).is_file())
+    if runs:
+        shown = ", ".join(runs[:3]) + (", ..." if len(runs) > 3 else "")
+        raise RunError(f"--out {path} is a folder of runs ({shown}): name a new folder for this "
+                       f"run, such as {path / 'NAME'}")  # fmt: skip
+
+
 class RunDir:
     """One run's directory (see the module doc for its files)."""
 
@@ -95,6 +110,7 @@ class RunDir:
                 f"{run.path} already holds a run: continue it with --resume {run.path}, "
                 "or choose another --out"
             )
+        _refuse_folder_of_runs(run.path)
         try:
             run.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:  # a file on the way, a read-only place

@@ -49,11 +49,10 @@ from metarl.config import ConfigError
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import JSON_NAME, AdaptationCurve
 from metarl.fileio import atomic_write
-from metarl.runs import CHECKPOINT, CONFIG, EVAL, RunDir, RunError
+from metarl.runs import CHECKPOINT, CONFIG, EVAL, SWEEP_JSON, RunDir, RunError
 
 __all__ = ["Trial", "build_parser", "main", "plan", "run_trial", "trial_status"]
 
-SWEEP_JSON = "sweep.json"
 TRIALS = "trials"
 LOG = "sweep.log"
 FORMAT_VERSION = 1

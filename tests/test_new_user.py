@@ -129,6 +129,26 @@ def test_out_naming_a_file_is_refused_and_the_file_kept(tmp_path: Path, capsys) 
     assert out.read_text() == "my notes"
 
 
+def test_out_naming_a_folder_of_runs_is_refused_and_kept(tmp_path: Path, capsys) -> None:
+    runs = tmp_path / "runs"
+    assert tiny_train(runs / "rl2-bandit-0", "bandit", 20) == 0
+    before = sorted(p.relative_to(runs) for p in runs.rglob("*"))
+    err = one_line_error(capsys, ["--env", "bandit", "--out", str(runs)])
+    assert "is a folder of runs (rl2-bandit-0)" in err and str(runs / "NAME") in err
+    (runs / "sweep.json").write_text("{}")
+    err = one_line_error(capsys, ["--env", "bandit", "--out", str(runs)])
+    assert "holds a sweep" in err
+    assert sorted(p.relative_to(runs) for p in runs.rglob("*")) == [*before, Path("sweep.json")]
+
+
+def test_out_naming_a_folder_with_other_files_keeps_them(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "README").write_text("notes")
+    assert tiny_train(out, "bandit", 20) == 0
+    assert (out / "README").read_text() == "notes" and (out / "config.json").is_file()
+
+
 def test_generated_run_dirs_have_no_colons() -> None:
     assert default_run_dir("rl2", "examples.windy_line:WindyLine-v0", 0) == (
         "runs/rl2-examples.windy_line_WindyLine-v0-0"
