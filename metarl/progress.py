@@ -91,9 +91,18 @@ def value_at(metrics: dict[str, np.ndarray], column: str, steps: int, window: in
 
 
 def _fmt_steps(steps: float) -> str:
-    if steps >= 1e6:
-        return f"{steps / 1e6:.4g}M"
-    return f"{steps / 1e3:.4g}k" if steps >= 1e3 else f"{steps:.0f}"
+    """``3_000_000`` → ``"3M"``, ``1500`` → ``"1.5k"`` (also the plot's x tick labels)."""
+    sign, size = ("-" if steps < 0 else ""), abs(steps)
+    if size >= 1e6:
+        return f"{sign}{size / 1e6:.4g}M"
+    return f"{sign}{size / 1e3:.4g}k" if size >= 1e3 else f"{sign}{size:.0f}"
+
+
+def _decimals(values: Sequence[float]) -> int:
+    """Decimals that give the table's largest finite value four significant digits, so that a
+    column reads 357.6, 387.0, 403.9 rather than 357.6, 387, 403.9."""
+    finite = [abs(v) for v in values if math.isfinite(v) and v != 0]
+    return max(0, 3 - math.floor(math.log10(max(finite)))) if finite else 0
 
 
 def progress_table(
@@ -105,11 +114,14 @@ def progress_table(
 ) -> str:
     """One plain-text row per run: ``column`` at each env-step mark and at the last iteration."""
     header = ["run", "env steps", *(f"@{_fmt_steps(m)}" for m in marks), "last"]
-    rows = [header]
-    for metrics, label in zip(runs, labels):
+    values = []
+    for metrics in runs:
         at = [value_at(metrics, column, m, window) for m in marks]
-        last = value_at(metrics, column, int(metrics["env_steps"][-1]), window)
-        cells = [f"{v:.4g}" if math.isfinite(v) else "-" for v in (*at, last)]
+        values.append([*at, value_at(metrics, column, int(metrics["env_steps"][-1]), window)])
+    digits = _decimals([v for row in values for v in row])
+    rows = [header]
+    for metrics, label, row in zip(runs, labels, values):
+        cells = [f"{v:.{digits}f}" if math.isfinite(v) else "-" for v in row]
         rows.append([label, _fmt_steps(metrics["env_steps"][-1]), *cells])
     return text_table(rows, left=1)
 
@@ -124,6 +136,7 @@ def plot_progress(
     """``column`` against env steps, raw (faint) and its moving average over ``window``
     iterations, one colour per run, in one PNG at ``path`` (atomic write)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(7.2, 4.4), layout="constrained")
     ax = fig.subplots()
@@ -134,6 +147,7 @@ def plot_progress(
         ax.plot(x[len(x) - len(smooth) :], smooth, color=f"C{i}", lw=1.8, label=label)
     ax.set_title(f"training progress: {column}")
     ax.set_xlabel("env steps of training")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _fmt_steps(v)))
     ax.set_ylabel(f"{column} (moving mean of {window} iterations)")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")

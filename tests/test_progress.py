@@ -48,8 +48,8 @@ def test_table_compares_runs_at_the_same_env_steps(tmp_path: Path, capsys) -> No
     assert run_cli(progress, [*argv, "--out", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["run", "env", "steps", "@250", "@1k", "last"]
-    assert lines[2].split() == ["short", "500", "1.5", "-", "4.5"]  # 1000 not reached
-    assert lines[3].split() == ["long", "1k", "4.5", "19.5", "19.5"]  # 50 env steps an iteration
+    assert lines[2].split() == ["short", "500", "1.50", "-", "4.50"]  # 1000 not reached
+    assert lines[3].split() == ["long", "1k", "4.50", "19.50", "19.50"]  # 50 env steps an iter.
     assert out.read_bytes().startswith(PNG_MAGIC)
 
 
@@ -59,7 +59,12 @@ def test_another_column_and_the_default_marks(tmp_path: Path, capsys) -> None:
                               "--out", str(tmp_path / "e.png")]) == 0  # fmt: skip
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[3:] == ["@200", "@400", "@600", "@800", "last"]  # quarters of 800
-    assert lines[2].split()[-1] == "0.125"
+    assert lines[2].split()[2:] == ["0.5000", "0.2500", "0.1667", "0.1250", "0.1250"]
+
+
+def test_steps_read_as_k_and_m_in_the_table_and_the_plot() -> None:
+    labels = [progress._fmt_steps(v) for v in (0, 750, 1500, 2e6, 7.25e7, -1e7)]
+    assert labels == ["0", "750", "1.5k", "2M", "72.5M", "-10M"]
 
 
 def test_a_real_runs_metrics_read_back(tmp_path: Path, capsys) -> None:
