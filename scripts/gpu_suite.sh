@@ -13,8 +13,8 @@
 #     bash scripts/gpu_suite.sh OUT_DIR tables
 #
 # runs instead the RL² cells of the RL² paper's Tables 1 and 2 that docs/BENCHMARKS.md still
-# lacks (bandits n = 500 with k = 10 and 50; tabular MDPs n = 25 to 100; the other bandit
-# cells ran on the CPU), one after the other into runs/repro-*-s0, each resumed with --resume
+# lacks (bandits n = 500 with k = 10 and 50; tabular MDPs n = 50 to 100; the other bandit
+# cells and n = 25 ran on the CPU), one after the other into runs/repro-*-s0, each resumed with --resume
 # where its checkpoint exists: run the same command again on the next lease and it continues
 # where the last one stopped. Each run evaluates itself on the 1000 held-out tasks of seed 0 at the end
 # (runs/<name>/eval/adaptation.json, beside the classic columns of scripts/classic_*.py).
@@ -94,7 +94,7 @@ if [ $# -eq 2 ]; then
       --episodes-per-trial "$n" --reward-scale "$scale"
   done
   # Table 2: the tabular-MDP preset (100M env steps at n = 10) with longer trials
-  for n in 25 50 75 100; do
+  for n in 50 75 100; do
     train_or_resume "repro-mdp-n$n-s0" 100000000 --env tabular-mdp --episodes-per-trial "$n"
   done
   grep -h "held-out\|total return" "$out"/repro-*.log | tail -20
