@@ -27,6 +27,7 @@ import numpy as np
 
 from metarl import cli
 from metarl.evaluation import save_png, text_table
+from metarl.progressbar import format_count
 from metarl.runs import METRICS, RunError, baseline_run_message, is_baseline_run
 
 __all__ = ["load_metrics", "main", "parse_steps", "progress_table", "value_at"]
@@ -91,11 +92,8 @@ def value_at(metrics: dict[str, np.ndarray], column: str, steps: int, window: in
 
 
 def _fmt_steps(steps: float) -> str:
-    """``3_000_000`` → ``"3M"``, ``1500`` → ``"1.5k"`` (also the plot's x tick labels)."""
-    sign, size = ("-" if steps < 0 else ""), abs(steps)
-    if size >= 1e6:
-        return f"{sign}{size / 1e6:.4g}M"
-    return f"{sign}{size / 1e3:.4g}k" if size >= 1e3 else f"{sign}{size:.0f}"
+    """``71_940_000`` → ``"71.94M"``, ``1500`` → ``"1.5k"`` (also the plot's x tick labels)."""
+    return format_count(steps, digits=4)
 
 
 def _decimals(values: Sequence[float]) -> int:

@@ -27,11 +27,12 @@ __all__ = ["ProgressReport", "format_count", "format_duration"]
 DEFAULT_EVERY_S = 30.0
 
 
-def format_count(value: float) -> str:
-    """``1_228_800`` → ``"1.23M"``, ``20_480`` → ``"20.5k"``, ``512`` → ``"512"``."""
+def format_count(value: float, digits: int = 3) -> str:
+    """``1_228_800`` → ``"1.23M"``, ``20_480`` → ``"20.5k"``, ``512`` → ``"512"``; at most
+    ``digits`` significant digits before the suffix."""
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= scale:
-            return f"{value / scale:.3g}{suffix}"
+            return f"{value / scale:.{digits}g}{suffix}"
     return f"{value:.0f}"
 
 

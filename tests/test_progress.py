@@ -63,8 +63,8 @@ def test_another_column_and_the_default_marks(tmp_path: Path, capsys) -> None:
 
 
 def test_steps_read_as_k_and_m_in_the_table_and_the_plot() -> None:
-    labels = [progress._fmt_steps(v) for v in (0, 750, 1500, 2e6, 7.25e7, -1e7)]
-    assert labels == ["0", "750", "1.5k", "2M", "72.5M", "-10M"]
+    labels = [progress._fmt_steps(v) for v in (0, 750, 1500, 2e6, 7.25e7, 71_940_000, -1e7)]
+    assert labels == ["0", "750", "1.5k", "2M", "72.5M", "71.94M", "-10M"]
 
 
 def test_a_real_runs_metrics_read_back(tmp_path: Path, capsys) -> None:
