@@ -28,7 +28,7 @@ import numpy as np
 from metarl import cli
 from metarl.evaluation import save_png, text_table
 from metarl.progressbar import format_count
-from metarl.runs import METRICS, RunError, baseline_run_message, is_baseline_run
+from metarl.runs import METRICS, RunError, other_run_message
 
 __all__ = ["load_metrics", "main", "parse_steps", "progress_table", "value_at"]
 
@@ -56,8 +56,9 @@ def load_metrics(arg: str) -> dict[str, np.ndarray]:
         with path.open(newline="") as f:
             rows = list(csv.DictReader(f))
     except OSError as exc:
-        if Path(arg).is_dir() and is_baseline_run(Path(arg)):  # it has no metrics.csv
-            raise RunError(baseline_run_message(Path(arg))) from None
+        message = other_run_message(Path(arg)) if Path(arg).is_dir() else None
+        if message is not None:  # a baseline's or one's own agent's run has no metrics.csv
+            raise RunError(message) from None
         raise RunError(
             f"{path} is missing or unreadable ({exc.strerror}): give a run directory"
         ) from None

@@ -36,25 +36,29 @@ TASKS = "tasks.json"
 EVAL = "eval"
 BASELINE_CONFIG = "BaselineConfig"
 """The config class that ``python -m metarl.baselines`` writes into its runs' config.json."""
+HELD_OUT_CONFIG = "HeldOutRun"
+"""The config class in the config.json of a curve saved with ``metarl.heldout.HeldOut.save``."""
 
 
-def baseline_run_message(path: Path) -> str:
-    """What to say when a baseline's run is given where a meta-learner's run is expected."""
-    quoted = shlex.quote(str(path))
-    return (
-        f"{path} is a baseline's run (python -m metarl.baselines), and metarl.train, "
-        f"metarl.evaluate and metarl.progress take a meta-learner's: its curve is "
-        f"{path / EVAL}/adaptation.json (python -m metarl.compare {quoted}), and "
-        f"`python -m metarl.baselines --resume {quoted}` continues it"
-    )
-
-
-def is_baseline_run(path: Path) -> bool:
-    """Whether ``path``'s config.json was written by ``python -m metarl.baselines``."""
+def other_run_message(path: Path) -> str | None:
+    """What to say when a run that is not a meta-learner's (a baseline's, or a curve of one's own
+    agent saved with ``metarl.heldout``) is given where a meta-learner's run is expected; None
+    for any other folder."""
     try:
-        return json.loads((path / CONFIG).read_text()).get("config") == BASELINE_CONFIG
+        kind = json.loads((path / CONFIG).read_text()).get("config")
     except (OSError, ValueError, AttributeError):
-        return False
+        return None
+    quoted = shlex.quote(str(path))
+    takes = (
+        "metarl.train, metarl.evaluate and metarl.progress take a meta-learner's: its curve is "
+        f"{path / EVAL}/adaptation.json (python -m metarl.compare {quoted})"
+    )
+    if kind == BASELINE_CONFIG:
+        return (f"{path} is a baseline's run (python -m metarl.baselines), and {takes}, and "
+                f"`python -m metarl.baselines --resume {quoted}` continues it")  # fmt: skip
+    if kind == HELD_OUT_CONFIG:
+        return f"{path} holds a curve saved with metarl.heldout (your own agent's), and {takes}"
+    return None
 
 
 class RunError(ValueError):
@@ -133,8 +137,9 @@ class RunDir:
         try:
             return config_from_json(json.loads((self.path / CONFIG).read_text()))
         except (OSError, ValueError, TypeError) as e:  # ConfigError is a ValueError
-            if is_baseline_run(self.path):  # a config class the meta-learners do not know
-                raise RunError(baseline_run_message(self.path)) from None
+            message = other_run_message(self.path)  # a config class the agents do not know
+            if message is not None:
+                raise RunError(message) from None
             raise RunError(
                 f"{self.path / CONFIG} is unreadable ({e}): the run cannot be used"
             ) from None
