@@ -394,13 +394,17 @@ class AdaptationCurve:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> AdaptationCurve:
-        """Read ``adaptation.json`` (``path`` is the file or the directory holding it).
+        """Read ``adaptation.json``: ``path`` is the file, the directory holding it, or a run
+        directory (its ``eval/adaptation.json``).
 
         Raises :class:`EvaluationError` when the file is missing, not JSON or not a valid curve.
         """
         file = Path(path)
         if file.is_dir():
-            file = file / JSON_NAME
+            in_run = file / "eval" / JSON_NAME
+            file = (
+                in_run if in_run.is_file() and not (file / JSON_NAME).exists() else file / JSON_NAME
+            )
         if not file.is_file():
             raise EvaluationError(
                 f"no adaptation curve at {file}: evaluate the run first with "

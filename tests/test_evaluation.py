@@ -268,6 +268,14 @@ def test_load_missing_file_says_what_to_do(tmp_path: Path) -> None:
         AdaptationCurve.load(tmp_path / "nope.json")
 
 
+def test_load_reads_a_run_directorys_eval_curve(tmp_path: Path) -> None:
+    curve = make_curve()
+    curve.save(tmp_path / "run" / "eval")
+    assert AdaptationCurve.load(tmp_path / "run") == curve
+    make_curve(num_points=1).save(tmp_path / "run")  # a curve of its own in the folder wins
+    assert AdaptationCurve.load(tmp_path / "run").num_points == 1
+
+
 @pytest.mark.parametrize(
     "content",
     ["{not json", "[1, 2]", '{"agent": "rl2"}', json.dumps({**make_curve().to_json(), "x": [1]})],

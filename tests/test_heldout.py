@@ -63,7 +63,7 @@ def test_the_documented_protocol_meets_the_baselines_draws(tmp_path: Path) -> No
     out = tmp_path / "oracle"
     argv = ["--algo", "oracle", "--env", "bandit", "--eval-tasks", str(TASKS), "--out", str(out)]
     assert run_cli(baselines, argv) == 0
-    theirs = AdaptationCurve.load(out / "eval")
+    theirs = AdaptationCurve.load(out)
     held = held_out("bandit", eval_tasks=TASKS)
     mine = oracle_returns(held, theirs.num_points)
     assert np.array_equal(mine, theirs.returns)
