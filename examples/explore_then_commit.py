@@ -1,10 +1,11 @@
 """Your own agent beside metarl's: explore-then-commit on the RL² paper's bandits.
 
-Explore-then-commit (ETC) pulls each arm ``--explore`` times in turn, then, for the rest of the
-trial, the arm with the best empirical mean (the lowest index on a tie). It is not one of
-metarl's algorithms: this file shows how an agent written outside metarl is scored on the very
-held-out bandits, with the very reward draws, that RL² and the classic algorithms meet, so that
-``metarl.compare`` pairs it with them task by task. Run from the repository root::
+Explore-then-commit (ETC; Lattimore & Szepesvári, *Bandit Algorithms*, 2020, chapter 6) pulls
+each arm ``--explore`` times in turn, then, for the rest of the trial, the arm with the best
+empirical mean (the lowest index on a tie). It is not one of metarl's algorithms: this file
+shows how an agent written outside metarl is scored on the very held-out bandits, with the very
+reward draws, that RL² and the classic algorithms meet, so that ``metarl.compare`` pairs it with
+them task by task. Run from the repository root::
 
     python examples/explore_then_commit.py                      # writes runs/etc-bandit-0
     python -m metarl.baselines --algo ucb1 --env bandit         # runs/ucb1-bandit-0
