@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 from metarl.agents.base import TrainingError
 from metarl.config import ConfigError
@@ -176,14 +176,18 @@ def check_png(out: str, force: bool = False) -> bool:
     return path.exists()
 
 
-def write_plot(draw: Callable[[], Path], out: str, replaces: bool = False) -> None:
+def write_plot(
+    draw: Callable[[], Path], out: str, replaces: bool = False, stream: TextIO | None = None
+) -> None:
     """Run ``draw`` (which writes the PNG ``out``) and print where it went (and that it replaced
-    an earlier file); a file system error becomes one line that asks for another ``--out``."""
+    an earlier file) to ``stream`` (default stdout); a file system error becomes one line that
+    asks for another ``--out``."""
     try:
         path = draw()
     except OSError as exc:
         fail(f"cannot write the plot to {out} ({exc}); pick --out")
-    print(f"plot: {path.resolve()}" + (" (replaced the earlier file)" if replaces else ""))
+    note = f"plot: {path.resolve()}" + (" (replaced the earlier file)" if replaces else "")
+    print(note, file=stream or sys.stdout)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -35,7 +35,8 @@ import argparse
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from metarl.evaluation import (
     EvaluationError,
     bootstrap_ci,
     format_ci,
+    markdown_table,
     plot_curves,
     text_table,
 )
@@ -161,19 +163,26 @@ def _row(curve: AdaptationCurve, label: str, ref: AdaptationCurve, is_ref: bool)
     return [*cells, last, reason or _paired(total - ref.total_return())]
 
 
+Table = Callable[[Sequence[Sequence[str]], int], str]
+"""How a table's rows are laid out: :func:`text_table` or :func:`markdown_table`."""
+
+
 def comparison_table(
-    curves: Sequence[AdaptationCurve], labels: Sequence[str], reference: int = 0
+    curves: Sequence[AdaptationCurve],
+    labels: Sequence[str],
+    reference: int = 0,
+    table: Table = text_table,
 ) -> str:
-    """One plain-text row per curve: first point, last point and total return (mean ± 95% CI
-    over tasks), and the paired differences of the last point and the total to
-    ``curves[reference]`` where both were evaluated on the same tasks."""
+    """One row per curve: first point, last point and total return (mean ± 95% CI over tasks),
+    and the paired differences of the last point and the total to ``curves[reference]`` where
+    both were evaluated on the same tasks; laid out by ``table``."""
     ref = curves[reference]
     header = ["run", "agent", "env", "tasks", "first point", "last point", "total",
               f"Δ last vs {labels[reference]}", f"Δ total vs {labels[reference]}"]  # fmt: skip
     rows = [header] + [
         _row(c, label, ref, i == reference) for i, (c, label) in enumerate(zip(curves, labels))
     ]
-    return text_table(rows, left=3)  # run, agent and env are names
+    return table(rows, 3)  # run, agent and env are names
 
 
 def budgets(curves: Sequence[AdaptationCurve]) -> list[int]:
@@ -202,7 +211,9 @@ def _at_budget(curve: AdaptationCurve, budget: int) -> str:
     return text
 
 
-def budget_table(curves: Sequence[AdaptationCurve], labels: Sequence[str]) -> str:
+def budget_table(
+    curves: Sequence[AdaptationCurve], labels: Sequence[str], table: Table = text_table
+) -> str:
     """Each curve's mean return (normalized in brackets, where the family has references) at
     its last point within 10², 10³, ... env steps on the new task; "-" where it has none."""
     marks = budgets(curves)
@@ -210,7 +221,9 @@ def budget_table(curves: Sequence[AdaptationCurve], labels: Sequence[str]) -> st
     rows = [header] + [
         [label, *[_at_budget(c, b) for b in marks]] for c, label in zip(curves, labels)
     ]
-    return "return at common budgets of env steps on the new task\n" + text_table(rows, left=1)
+    title = "return at common budgets of env steps on the new task"
+    sep = "\n" if table is text_table else "\n\n"  # Markdown: a paragraph, then the table
+    return title + sep + table(rows, 1)
 
 
 def steps_to(curve: AdaptationCurve, target: float) -> float | None:
@@ -222,7 +235,11 @@ def steps_to(curve: AdaptationCurve, target: float) -> float | None:
 
 
 def steps_to_table(
-    curves: Sequence[AdaptationCurve], labels: Sequence[str], target: float, reference: int = 0
+    curves: Sequence[AdaptationCurve],
+    labels: Sequence[str],
+    target: float,
+    reference: int = 0,
+    table: Table = text_table,
 ) -> str:
     """Per curve, :func:`steps_to` ``target`` and its ratio to the reference curve's."""
     ref = steps_to(curves[reference], target)
@@ -235,7 +252,7 @@ def steps_to_table(
             continue
         ratio = "-" if not ref else f"{steps / ref:.3g}"
         rows.append([label, f"{steps:,.0f}", ratio])
-    return text_table(rows, left=1)
+    return table(rows, 1)
 
 
 def _unique(labels: list[str]) -> list[str]:
@@ -273,6 +290,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps-to", type=float, default=None, metavar="R",
                    help="also print the env steps on the new task each curve needs to first reach "
                    "mean return R, and the ratio to the reference's")  # fmt: skip
+    p.add_argument("--markdown", action="store_true",
+                   help="print the tables as Markdown instead of aligned text, and nothing else "
+                   "on stdout (the plot's path goes to stderr): `... --markdown > results.md`")  # fmt: skip
     p.add_argument("--x-axis", choices=("env_steps", "x"), default="env_steps",
                    help="env_steps: env steps on the new task (default); x: each curve's own "
                    "adaptation points (episode, gradient step)")  # fmt: skip
@@ -347,15 +367,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "metarl.baselines and metarl.train with the same --env, --env-kwargs and --seed), or "
             "add --allow-different-tasks to overlay them unpaired"
         )
-    print(comparison_table(curves, labels, ref))
+    table = markdown_table if args.markdown else text_table
+    gap = "\n" if args.markdown else ""  # Markdown needs a blank line between tables
+    print(comparison_table(curves, labels, ref, table))
     if budgets(curves):
-        print(budget_table(curves, labels))
+        print(gap + budget_table(curves, labels, table))
     if args.steps_to is not None:
-        print(steps_to_table(curves, labels, args.steps_to, ref))
+        print(gap + steps_to_table(curves, labels, args.steps_to, ref, table))
     cli.write_plot(
         lambda: plot_curves(curves, args.out, x_axis=args.x_axis, labels=labels),
         args.out,
         replaces,
+        sys.stderr if args.markdown else None,  # stdout holds only the Markdown
     )
     return 0
 

@@ -49,6 +49,7 @@ __all__ = [
     "checkpoint_text",
     "format_ci",
     "is_metarl_png",
+    "markdown_table",
     "plot_curves",
     "save_png",
     "summary_table",
@@ -775,6 +776,15 @@ def text_table(rows: Sequence[Sequence[str]], left: int = 0) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def markdown_table(rows: Sequence[Sequence[str]], left: int = 0) -> str:
+    """``rows`` (the first is the header) as a Markdown table, the first ``left`` columns
+    left-aligned and the others right-aligned, as :func:`text_table` lays them out."""
+    cell = lambda c: c.replace("|", "\\|")  # noqa: E731
+    rule = [":---" if j < left else "---:" for j in range(len(rows[0]))]
+    lines = ["| " + " | ".join(cell(c) for c in r) + " |" for r in (rows[0], rule, *rows[1:])]
+    return "\n".join(lines)
 
 
 def format_ci(mean: float, low: float, high: float) -> str:

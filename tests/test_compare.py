@@ -67,6 +67,29 @@ def test_cli_reads_run_dirs_and_files_and_writes_the_plot(tmp_path: Path, capsys
     assert out.read_bytes().startswith(PNG_MAGIC)
 
 
+def test_markdown_prints_only_markdown_tables_on_stdout(tmp_path: Path, capsys) -> None:
+    base = make_curve(num_tasks=12, num_points=3)
+    run_a = save_run(tmp_path, "run|a", base)
+    run_b = save_run(tmp_path, "run-b", shifted(base, 1.0))
+    argv = [str(run_a), str(run_b), "--out", str(tmp_path / "c.png"), "--markdown",
+            "--steps-to", "0"]  # fmt: skip
+    assert run_cli(compare, argv) == 0
+    captured = capsys.readouterr()
+    blocks = captured.out.strip().split("\n\n")
+    assert len(blocks) == 4  # comparison table, budget title, budget table, steps-to table
+    assert blocks[1] == "return at common budgets of env steps on the new task"
+    for block in (blocks[0], blocks[2], blocks[3]):
+        lines = block.splitlines()
+        assert all(line.startswith("| ") and line.endswith(" |") for line in lines)
+        columns = {len(re.findall(r"(?<!\\)\|", line)) for line in lines}  # unescaped |
+        assert set(lines[1]) <= set("|:- ") and len(columns) == 1
+    table = blocks[0].splitlines()
+    assert table[1].startswith("| :--- | :--- | :--- | ---: |")  # names left, numbers right
+    assert table[2].startswith("| run\\|a | ")  # a | in a cell is escaped
+    assert "+3.000 ± 0.000 |" in table[3]
+    assert f"plot: {tmp_path / 'c.png'}" in captured.err and "plot:" not in captured.out
+
+
 def test_cli_compares_real_runs_of_the_same_seed(tmp_path: Path, capsys) -> None:
     for name, hidden in (("small", "8"), ("large", "32")):
         assert tiny_train(tmp_path / name, "bandit", 400, "--hidden-size", hidden) == 0
