@@ -36,7 +36,7 @@ import dataclasses
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from metarl.evaluation import (
     JSON_NAME,
     AdaptationCurve,
     EvaluationError,
+    Table,
     bootstrap_ci,
     format_ci,
     markdown_table,
@@ -161,10 +162,6 @@ def _row(curve: AdaptationCurve, label: str, ref: AdaptationCurve, is_ref: bool)
         return [*cells, reason, reason]
     last = _paired(curve.returns[:, -1] - ref.returns[:, -1])  # each curve's adapted end
     return [*cells, last, reason or _paired(total - ref.total_return())]
-
-
-Table = Callable[[Sequence[Sequence[str]], int], str]
-"""How a table's rows are laid out: :func:`text_table` or :func:`markdown_table`."""
 
 
 def comparison_table(

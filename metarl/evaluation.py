@@ -28,7 +28,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +44,7 @@ __all__ = [
     "PNG_NAME",
     "AdaptationCurve",
     "EvaluationError",
+    "Table",
     "bootstrap_ci",
     "build_curve",
     "checkpoint_text",
@@ -776,6 +777,11 @@ def text_table(rows: Sequence[Sequence[str]], left: int = 0) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(line.rstrip() for line in lines)
+
+
+Table = Callable[[Sequence[Sequence[str]], int], str]
+"""How a table's rows (header first) are laid out, given the number of left-aligned columns:
+:func:`text_table` or :func:`markdown_table`."""
 
 
 def markdown_table(rows: Sequence[Sequence[str]], left: int = 0) -> str:

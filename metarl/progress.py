@@ -20,13 +20,14 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from metarl import cli
-from metarl.evaluation import save_png, text_table
+from metarl.evaluation import Table, markdown_table, save_png, text_table
 from metarl.progressbar import format_count
 from metarl.runs import METRICS, RunError, other_run_message
 
@@ -110,8 +111,10 @@ def progress_table(
     column: str,
     marks: Sequence[int],
     window: int,
+    table: Table = text_table,
 ) -> str:
-    """One plain-text row per run: ``column`` at each env-step mark and at the last iteration."""
+    """One row per run: ``column`` at each env-step mark and at the last iteration, laid out by
+    ``table``."""
     header = ["run", "env steps", *(f"@{_fmt_steps(m)}" for m in marks), "last"]
     values = []
     for metrics in runs:
@@ -122,7 +125,7 @@ def progress_table(
     for metrics, label, row in zip(runs, labels, values):
         cells = [f"{v:.{digits}f}" if math.isfinite(v) else "-" for v in row]
         rows.append([label, _fmt_steps(metrics["env_steps"][-1]), *cells])
-    return text_table(rows, left=1)
+    return table(rows, 1)
 
 
 def plot_progress(
@@ -195,6 +198,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force", action="store_true", help="overwrite --out even if it is not a plot of metarl's"
     )
+    p.add_argument("--markdown", action="store_true",
+                   help="print the table as Markdown instead of aligned text, and nothing else on "
+                   "stdout (the plot's path goes to stderr)")  # fmt: skip
     return p
 
 
@@ -215,11 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.column not in metrics:
             raise RunError(f"{arg} has no column {args.column!r}: use one of {', '.join(metrics)}")
     marks = [parse_steps(a) for a in args.at] if args.at else _default_marks(runs)
-    print(progress_table(runs, labels, args.column, marks, args.window))
+    table = markdown_table if args.markdown else text_table
+    print(progress_table(runs, labels, args.column, marks, args.window, table))
     cli.write_plot(
         lambda: plot_progress(runs, labels, args.column, args.window, args.out),
         args.out,
         replaces,
+        sys.stderr if args.markdown else None,  # stdout holds only the Markdown
     )
     return 0
 

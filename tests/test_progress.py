@@ -53,6 +53,21 @@ def test_table_compares_runs_at_the_same_env_steps(tmp_path: Path, capsys) -> No
     assert out.read_bytes().startswith(PNG_MAGIC)
 
 
+def test_markdown_table_and_nothing_else_on_stdout(tmp_path: Path, capsys) -> None:
+    short, long = write_run(tmp_path, "short", 5), write_run(tmp_path, "long", 20, 50)
+    out = tmp_path / "p.png"
+    argv = [str(short), str(long), "--at", "250", "1000", "--window", "2", "--markdown"]
+    assert run_cli(progress, [*argv, "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        "| run | env steps | @250 | @1k | last |",
+        "| :--- | ---: | ---: | ---: | ---: |",
+        "| short | 500 | 1.50 | - | 4.50 |",
+        "| long | 1k | 4.50 | 19.50 | 19.50 |",
+    ]
+    assert f"plot: {out}" in captured.err
+
+
 def test_another_column_and_the_default_marks(tmp_path: Path, capsys) -> None:
     run = write_run(tmp_path, "a", 8)
     assert run_cli(progress, [str(run), "--column", "entropy", "--window", "1",
