@@ -85,8 +85,9 @@ PY
 fi
 if [ $# -eq 2 ]; then
   # Table 1: env steps as the existing runs (5M at n = 10, k = 5; 30M, 50M and 150M at n = 100,
-  # k = 5, 10 and 50; 150M at n = 500, k = 5), scaled up for more arms: classic_bandits.py RL2_STEPS
-  for cell in 500,10 500,50; do
+  # k = 5, 10 and 50; 150M and 250M at n = 500, k = 5 and 10), scaled up for more arms:
+  # classic_bandits.py RL2_STEPS
+  for cell in 500,50; do
     IFS=, read -r n k <<< "$cell"
     steps=$($py -c "import runpy; print(runpy.run_path('scripts/classic_bandits.py')['RL2_STEPS'][($n, $k)])")
     scale=$($py -c "print(f'{min(1.0, 10 / $n):g}')")
