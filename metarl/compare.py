@@ -49,6 +49,7 @@ from metarl.evaluation import (
     EvaluationError,
     Table,
     bootstrap_ci,
+    curve_file,
     format_ci,
     markdown_table,
     plot_curves,
@@ -58,7 +59,6 @@ from metarl.evaluation import (
 __all__ = [
     "budget_table",
     "comparison_table",
-    "curve_path",
     "default_label",
     "different_tasks",
     "main",
@@ -68,15 +68,6 @@ __all__ = [
 ]
 
 DEFAULT_OUT = "compare.png"
-
-
-def curve_path(arg: str) -> Path:
-    """The ``adaptation.json`` that ``arg`` names: a run directory, the folder of the file, or
-    the file itself (a missing one is reported by :meth:`AdaptationCurve.load`)."""
-    path = Path(arg)
-    if (path / "eval" / JSON_NAME).is_file():
-        return path / "eval" / JSON_NAME
-    return path / JSON_NAME if path.is_dir() else path
 
 
 def default_label(path: Path) -> str:
@@ -329,7 +320,7 @@ def load_inputs(args: Sequence[str]) -> list[tuple[AdaptationCurve, str, dict[st
     for arg in args:
         trials = Path(arg) / "trials"
         if not trials.is_dir():
-            path = curve_path(arg)
+            path = curve_file(arg)
             out.append((AdaptationCurve.load(path), default_label(path), run_env_kwargs(path)))
             continue
         before = len(out)

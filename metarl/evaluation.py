@@ -48,6 +48,7 @@ __all__ = [
     "bootstrap_ci",
     "build_curve",
     "checkpoint_text",
+    "curve_file",
     "format_ci",
     "is_metarl_png",
     "markdown_table",
@@ -134,6 +135,15 @@ def _normalize(returns: np.ndarray, random: np.ndarray, oracle: np.ndarray) -> n
 # --------------------------------------------------------------------------------------------
 # The curve
 # --------------------------------------------------------------------------------------------
+
+
+def curve_file(path: str | os.PathLike[str]) -> Path:
+    """The ``adaptation.json`` that ``path`` names: a run directory (its ``eval/adaptation.json``),
+    the folder of the file, or the file itself (whether it exists is the caller's check)."""
+    path = Path(path)
+    if (path / "eval" / JSON_NAME).is_file():
+        return path / "eval" / JSON_NAME
+    return path / JSON_NAME if path.is_dir() else path
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -401,12 +411,7 @@ class AdaptationCurve:
 
         Raises :class:`EvaluationError` when the file is missing, not JSON or not a valid curve.
         """
-        file = Path(path)
-        if file.is_dir():
-            in_run = file / "eval" / JSON_NAME
-            file = (
-                in_run if in_run.is_file() and not (file / JSON_NAME).exists() else file / JSON_NAME
-            )
+        file = curve_file(path)
         if not file.is_file():
             raise EvaluationError(
                 f"no adaptation curve at {file}: evaluate the run first with "

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from metarl import compare, evaluate
-from metarl.evaluation import AdaptationCurve
+from metarl.evaluation import AdaptationCurve, curve_file
 from tests.test_evaluation import PNG_MAGIC, make_curve
 from tests.test_train import run_cli, tiny_train
 
@@ -215,7 +215,7 @@ def test_default_plot_names_are_ignored_by_git() -> None:
 
 def test_sweep_trials_are_labelled_by_grid_point_and_seed(tmp_path: Path) -> None:
     run = save_run(tmp_path / "sweep" / "trials" / "lr=0.001", "seed-0", make_curve())
-    assert compare.default_label(compare.curve_path(str(run))) == "lr=0.001/seed-0"
+    assert compare.default_label(curve_file(run)) == "lr=0.001/seed-0"
 
 
 def test_a_sweep_directory_gives_one_pooled_curve_per_grid_point(tmp_path: Path, capsys) -> None:

@@ -272,8 +272,9 @@ def test_load_reads_a_run_directorys_eval_curve(tmp_path: Path) -> None:
     curve = make_curve()
     curve.save(tmp_path / "run" / "eval")
     assert AdaptationCurve.load(tmp_path / "run") == curve
-    make_curve(num_points=1).save(tmp_path / "run")  # a curve of its own in the folder wins
-    assert AdaptationCurve.load(tmp_path / "run").num_points == 1
+    make_curve(num_points=1).save(tmp_path / "run")  # eval/ first, as compare has always read
+    assert AdaptationCurve.load(tmp_path / "run") == curve
+    assert AdaptationCurve.load(tmp_path / "run" / "adaptation.json").num_points == 1
 
 
 @pytest.mark.parametrize(

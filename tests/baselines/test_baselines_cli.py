@@ -28,7 +28,7 @@ TASKS = 3
 
 
 def load(run: Path) -> AdaptationCurve:
-    return AdaptationCurve.load(compare.curve_path(str(run)))
+    return AdaptationCurve.load(run)
 
 
 def run_cli(module, argv: list[str]) -> int:
