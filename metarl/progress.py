@@ -3,9 +3,9 @@
 Reads each run's ``metrics.csv`` (one row per training iteration), so it works on runs still in
 flight. The table gives, per run, a metric (``--column``, default the training return: RL²'s
 trial return, MAML's post-update return, pretrained's return) averaged over ``--window``
-iterations at each of the env-step marks ``--at``, and the same average at the run's last
-iteration; the plot draws the metric against env steps, the moving average
-over the raw values. Runs with different ``--steps`` anneal their rates on different schedules:
+iterations at each of the env-step marks ``--at`` (by default quarters of the shortest run, which
+every run has reached), and the same average at the run's last iteration; the plot draws the
+metric against env steps, the moving average over the raw values. Runs with different ``--steps`` anneal their rates on different schedules:
 compare them at the same env steps, as the table does, not at the same share of their budgets.
 
     python -m metarl.progress runs/rl2-tabular-mdp-0 runs/rl2-tabular-mdp-1 --at 10M 20M 40M
@@ -160,10 +160,12 @@ def plot_progress(
 
 
 def _default_marks(runs: Sequence[dict[str, np.ndarray]]) -> list[int]:
-    """Quarters of the longest run, rounded down to two significant digits."""
-    longest = max(float(m["env_steps"][-1]) for m in runs)
+    """Quarters of the shortest run, rounded down to two significant digits: the env steps that
+    every run has reached, so that a run in flight is compared with a finished one at equal
+    env steps in every column (each run's own end is the table's "last")."""
+    shortest = min(float(m["env_steps"][-1]) for m in runs)
     marks = set()
-    for quarter in (longest * q / 4 for q in (1, 2, 3, 4)):
+    for quarter in (shortest * q / 4 for q in (1, 2, 3, 4)):
         unit = 10 ** max(0, math.floor(math.log10(quarter)) - 1)
         marks.add(int(quarter // unit * unit))
     return sorted(m for m in marks if m > 0)
@@ -182,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
                    "value_loss, kl, sps)")  # fmt: skip
     p.add_argument("--at", nargs="+", default=None, metavar="STEPS",
                    help="env-step marks of the table, e.g. 3M 6M 12M (default: quarters of the "
-                   "longest run)")  # fmt: skip
+                   "shortest run, so that every run has a value at every mark)")  # fmt: skip
     p.add_argument(
         "--window",
         type=int,

@@ -77,6 +77,16 @@ def test_another_column_and_the_default_marks(tmp_path: Path, capsys) -> None:
     assert lines[2].split()[2:] == ["0.5000", "0.2500", "0.1667", "0.1250", "0.1250"]
 
 
+def test_default_marks_are_where_every_run_has_a_value(tmp_path: Path, capsys) -> None:
+    in_flight, finished = write_run(tmp_path, "in_flight", 4), write_run(tmp_path, "done", 40)
+    argv = [str(in_flight), str(finished), "--window", "1", "--out", str(tmp_path / "p.png")]
+    assert run_cli(progress, argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[3:] == ["@100", "@200", "@300", "@400", "last"]  # quarters of 400
+    assert lines[2].split()[2:] == ["1.00", "2.00", "3.00", "4.00", "4.00"]
+    assert lines[3].split()[2:] == ["1.00", "2.00", "3.00", "4.00", "40.00"]
+
+
 def test_steps_read_as_k_and_m_in_the_table_and_the_plot() -> None:
     labels = [progress._fmt_steps(v) for v in (0, 750, 1500, 2e6, 7.25e7, 71_940_000, -1e7)]
     assert labels == ["0", "750", "1.5k", "2M", "72.5M", "71.94M", "-10M"]
