@@ -95,7 +95,7 @@ if [ $# -eq 2 ]; then
       --episodes-per-trial "$n" --reward-scale "$scale"
   done
   # Table 2: the tabular-MDP preset (100M env steps at n = 10) with longer trials
-  for n in 50 75 100; do
+  for n in 75 100; do
     train_or_resume "repro-mdp-n$n-s0" 100000000 --env tabular-mdp --episodes-per-trial "$n"
   done
   grep -h "held-out\|total return" "$out"/repro-*.log | tail -20
