@@ -5,8 +5,9 @@ flight. The table gives, per run, a metric (``--column``, default the training r
 trial return, MAML's post-update return, pretrained's return) averaged over ``--window``
 iterations at each of the env-step marks ``--at`` (by default quarters of the shortest run, which
 every run has reached), and the same average at the run's last iteration; the plot draws the
-metric against env steps, the moving average over the raw values. Runs with different ``--steps`` anneal their rates on different schedules:
-compare them at the same env steps, as the table does, not at the same share of their budgets.
+metric against env steps, the moving average over the raw values. Runs with different
+``--steps`` anneal their rates on different schedules: compare them at the same env steps, as
+the table does, not at the same share of their budgets.
 
     python -m metarl.progress runs/rl2-tabular-mdp-0 runs/rl2-tabular-mdp-1 --at 10M 20M 40M
     python -m metarl.progress runs/rl2-nav-0 --column entropy --out entropy.png
