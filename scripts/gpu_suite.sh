@@ -21,11 +21,12 @@
 #
 #     bash scripts/gpu_suite.sh OUT_DIR open
 #
-# runs the GPU checks that the MAML and sweep issues still lack (about 10 minutes, estimated: not
-# yet run): one MAML meta-iteration of the paper's nav setting on CUDA at meta-batch 20, 40 and
-# 400 (scripts/bench_maml.py), one RL² nav run alone on the GPU and then four at once as a sweep
-# with --gpus-per-trial 0.25 (total env steps/s of the four against the one), and the memory
-# benchmark (RSS and CUDA memory at 10% and 100% of a 10M-step nav run) on CUDA.
+# runs the GPU checks that the MAML and sweep issues still lack: MAML's CUDA tests, one MAML
+# meta-iteration of the paper's nav setting on CUDA at meta-batch 20, 40 and 400 and one of
+# cheetah-vel at 40 (scripts/bench_maml.py), a short MAML meta-training run on nav; then, where Ray
+# is importable, one RL² nav run alone on the GPU and four at once as a sweep with
+# --gpus-per-trial 0.25 (total env steps/s of the four against the one), and the memory benchmark
+# (RSS and CUDA memory at 10% and 100% of a 10M-step nav run) on CUDA.
 set -uo pipefail
 if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# -eq 2 ] && [ "$2" != tables ] && [ "$2" != open ]; }; then
   echo "usage: bash scripts/gpu_suite.sh OUT_DIR [tables|open] (the folder for the logs and JSON files)" >&2
@@ -35,6 +36,8 @@ out=$1
 mkdir -p "$out"
 py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
+# the checkout's metarl for scripts/*.py too (they run with scripts/ on sys.path, not the root)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
 # train_or_resume NAME STEPS ARGS...: train runs/NAME for STEPS env steps with ARGS, or resume it.
 train_or_resume() {
@@ -50,11 +53,27 @@ train_or_resume() {
 }
 
 if [ $# -eq 2 ] && [ "$2" = open ]; then
+  # MAML: the CUDA tests, one meta-iteration of the paper's nav setting at meta-batch 20, 40 and
+  # 400, one of cheetah-vel at 40, and a whole short meta-training run on nav (env steps/s with
+  # its evaluation)
+  $py -m pytest -q -p no:cacheprovider tests/agents/test_maml_cuda.py tests/agents/test_rl2_cuda.py \
+    > "$out/tests_cuda.log" 2>&1
+  tail -3 "$out/tests_cuda.log"
   for mb in 20 40 400; do
     $py scripts/bench_maml.py --device cuda --variants trpo-2nd ppo --iterations 3 \
       --overrides "{\"meta_batch\": $mb}" --json "$out/bench_maml_cuda_mb$mb.json" 2>&1 \
       | tee "$out/bench_maml_cuda_mb$mb.log"
   done
+  rm -rf "$out/maml-nav-cuda"
+  $py -m metarl.train --agent maml --env nav --device cuda --meta-batch 40 --steps 8000000 \
+    --eval-tasks 100 --out "$out/maml-nav-cuda" 2>&1 | tail -25 | tee "$out/maml-nav-cuda.log"
+  $py scripts/bench_maml.py --env cheetah-vel --device cuda --variants trpo-2nd --iterations 2 \
+    --overrides '{"meta_batch": 40}' --json "$out/bench_maml_cuda_cheetah_mb40.json" 2>&1 \
+    | tee "$out/bench_maml_cuda_cheetah_mb40.log"
+  if ! $py -c "import ray" 2>/dev/null; then
+    echo "ray is not importable here: the --gpus-per-trial sweep and the memory benchmark are skipped"
+    exit 0
+  fi
   # RL² nav, 20M env steps with 2048 parallel trials: alone, then four trials sharing the GPU
   rl2=(--env nav --steps 20000000 --num-envs 2048 --device cuda --eval-tasks 200)
   rm -rf "$out/alone" "$out/sweep"
@@ -103,7 +122,9 @@ if [ $# -eq 2 ]; then
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
 $py -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())" | tee -a "$out/gpu.txt"
-$py -m pytest -q -p no:cacheprovider tests/agents/test_rl2_cuda.py 2>&1 | tail -3 | tee "$out/tests.log"
+$py -m pytest -q -p no:cacheprovider tests/agents/test_rl2_cuda.py tests/agents/test_maml_cuda.py \
+  > "$out/tests.log" 2>&1
+tail -3 "$out/tests.log"
 {
   $py scripts/profile_rl2.py --env bandit --num-envs 8192 32768 65536 --minibatches 4
   $py scripts/profile_rl2.py --env nav --num-envs 8192
@@ -118,7 +139,7 @@ $py scripts/bench_envs.py --families bandit tabular-mdp nav --sizes 4096 --devic
   --native-seconds 1 --sync-seconds 0.5 --rounds 2 --json "$out/bench_envs.json" 2>&1 \
   | tee "$out/bench_envs.log"
 echo "== summary"
-cat "$out/tests.log"
+tail -3 "$out/tests.log"
 grep -h "metarl RL²" "$out"/bench_rl2_*.log
 grep -h "^|" "$out/profile_rl2.txt" | grep -v -- "---\|parallel"
 grep -h "^| " "$out/bench_envs.log" | tail -4
