@@ -266,8 +266,8 @@ class RecurrentActorCritic(nn.Module):
         for i, (encoder, gru) in enumerate(self._cores()):
             encoded = encoder(obs)
             gru_h0 = h0[:, i * self.hidden_size : (i + 1) * self.hidden_size]
-            if segments is None:
-                out, _ = gru(encoded, gru_h0.unsqueeze(0))
+            if segments is None:  # cuDNN needs a contiguous h0; a slice of a wider state is not
+                out, _ = gru(encoded, gru_h0.unsqueeze(0).contiguous())
             else:
                 out = segments.run(gru, encoded, gru_h0)
             feats.append(self._features(out, encoded))

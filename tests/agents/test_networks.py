@@ -47,6 +47,22 @@ def test_unsegmented_sequence_equals_segmented(transition_input: bool, critic_gr
     assert torch.allclose(fast, net.sequence(obs, h0, resets), atol=1e-6)
 
 
+@pytest.mark.parametrize(("transition_input", "critic_gru"), [(True, False), (False, True)])
+@pytest.mark.parametrize("segmented", [False, True])
+def test_every_gru_call_gets_a_contiguous_initial_state(
+    transition_input: bool, critic_gru: bool, segmented: bool
+) -> None:
+    """cuDNN refuses a non-contiguous initial state ("rnn: hx is not contiguous"), which CPU
+    kernels accept: with a carried state wider than one GRU's, a slice of it must be copied."""
+    net = RecurrentActorCritic(4, spaces.Discrete(2), 8, transition_input, critic_gru=critic_gru)
+    seen: list[bool] = []
+    for _, gru in net._cores():
+        gru.register_forward_pre_hook(lambda _m, args: seen.append(args[1].is_contiguous()))
+    resets = torch.zeros(5, 3, dtype=torch.bool)
+    net.sequence(torch.randn(5, 3, 4), torch.randn(3, net.state_size), resets, segmented)
+    assert seen == [True] * len(net._cores())
+
+
 def untouched(p: torch.nn.Parameter) -> bool:
     """No gradient reached ``p`` (none at all, or zeros through a slice)."""
     return p.grad is None or not p.grad.any()
