@@ -103,6 +103,13 @@ PY
   exit 0
 fi
 if [ $# -eq 2 ]; then
+  # a broken CUDA path would cost the whole lease: check it first (about 15 s)
+  if ! $py -m pytest -q -p no:cacheprovider tests/agents/test_rl2_cuda.py > "$out/tests_cuda.log" 2>&1
+  then
+    tail -5 "$out/tests_cuda.log"
+    echo "RL²'s CUDA tests fail (whole log: $out/tests_cuda.log): no table run started" >&2
+    exit 1
+  fi
   # Table 1: env steps as the existing runs (5M at n = 10, k = 5; 30M, 50M and 150M at n = 100,
   # k = 5, 10 and 50; 150M and 250M at n = 500, k = 5 and 10), scaled up for more arms:
   # classic_bandits.py RL2_STEPS
