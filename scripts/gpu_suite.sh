@@ -4,9 +4,10 @@
 #
 #     bash scripts/gpu_suite.sh OUT_DIR
 #
-# Runs the CUDA tests (the *_cuda.py files and the protocol tests' CUDA cases), then RL²'s collect/update profile, RL²'s training speed on bandit and nav
-# (scripts/bench_rl2.py) and the native envs against Gymnasium's SyncVectorEnv
-# (scripts/bench_envs.py), writing each one's JSON and log under OUT_DIR and a summary at the end.
+# Runs the CUDA tests (the *_cuda.py files and the protocol tests' CUDA cases), then RL²'s
+# collect/update profile, RL²'s training speed on bandit and nav (scripts/bench_rl2.py) and the
+# native envs against Gymnasium's SyncVectorEnv (scripts/bench_envs.py), writing each one's JSON
+# and log under OUT_DIR and a summary at the end.
 # Needs the project's Python packages (a machine without internet can take gymnasium and
 # farama-notifications as wheels on PYTHONPATH).
 #
@@ -16,8 +17,9 @@
 # lacks (bandits n = 500 with k = 50; tabular MDPs n = 75 and 100; the other cells ran on the
 # CPU), one after the other into runs/repro-*-s0, each resumed with --resume where its checkpoint
 # exists (in runs/, or committed as docs/results/<name>-partial): run the same command again on
-# the next lease and it continues where the last one stopped. Each run evaluates itself on the 1000 held-out tasks of seed 0 at the end
-# (runs/<name>/eval/adaptation.json, beside the classic columns of scripts/classic_*.py).
+# the next lease and it continues where the last one stopped. Each run evaluates itself on the
+# 1000 held-out tasks of seed 0 at the end (runs/<name>/eval/adaptation.json, beside the classic
+# columns of scripts/classic_*.py).
 #
 #     bash scripts/gpu_suite.sh OUT_DIR open
 #
