@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from metarl.agents import AGENTS, agent_of, make_agent, preset
+from metarl.agents.base import MetaLearner
 from metarl.config import RunConfig
 from metarl.envs import family_tasks
 
@@ -43,6 +44,13 @@ def tiny_config(agent: str, env: str = "nav", device: str = "cpu") -> RunConfig:
     )  # fmt: skip
 
 
+def tiny_agent(name: str, device: str = "cpu") -> MetaLearner:
+    """A fresh ``name`` agent of :func:`tiny_config` on 8 nav training goals."""
+    return make_agent(
+        tiny_config(name, device=device), family_tasks("nav", "train", 8, 0, horizon=5)
+    )
+
+
 def exact_on(name: str, device: str) -> None:
     """Skip a bitwise-reproducibility test that ``name`` does not promise on ``device``."""
     if device == "cuda" and name not in EXACT_ON_CUDA:
@@ -66,7 +74,7 @@ def test_registry_and_protocol_attributes(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(AGENTS))
 def test_iteration_metrics_are_finite_and_count_steps(name: str) -> None:
-    agent = make_agent(tiny_config(name), family_tasks("nav", "train", 8, 0, horizon=5))
+    agent = tiny_agent(name)
     row = agent.train_iteration()
     assert all(math.isfinite(v) for v in row.values())
     for key in ("iteration", "env_steps", "sps", *agent.progress_metrics):
@@ -81,9 +89,7 @@ def test_same_seed_gives_the_same_iteration(
     name: str, device: str, without_wall_times: Callable[[dict], dict]
 ) -> None:
     exact_on(name, device)
-    config = tiny_config(name, device=device)
-    tasks = family_tasks("nav", "train", 8, 0, horizon=5)
-    first, second = make_agent(config, tasks), make_agent(config, tasks)
+    first, second = tiny_agent(name, device), tiny_agent(name, device)
     row = first.train_iteration()
     assert first.device.type == device
     assert without_wall_times(second.train_iteration()) == without_wall_times(row)
@@ -95,13 +101,11 @@ def test_state_dict_round_trip_reproduces_the_next_iteration(
     name: str, device: str, without_wall_times: Callable[[dict], dict]
 ) -> None:
     exact_on(name, device)
-    config = tiny_config(name, device=device)
-    tasks = family_tasks("nav", "train", 8, 0, horizon=5)
-    first = make_agent(config, tasks)
+    first = tiny_agent(name, device)
     first.train_iteration()
     state = copy.deepcopy(first.state_dict())  # as a checkpoint holds it, not live tensors
     expected = first.train_iteration()
-    second = make_agent(config, tasks)
+    second = tiny_agent(name, device)
     second.load_state_dict(state)
     got = second.train_iteration()
     assert without_wall_times(got) == without_wall_times(expected)
@@ -112,7 +116,7 @@ def test_state_dict_round_trip_reproduces_the_next_iteration(
 
 @pytest.mark.parametrize("name", list(AGENTS))
 def test_curve_shape_and_axis(name: str) -> None:
-    agent = make_agent(tiny_config(name), family_tasks("nav", "train", 8, 0, horizon=5))
+    agent = tiny_agent(name)
     tasks = family_tasks("nav", "test", 3, 0, horizon=5)
     curve = agent.adaptation_curve(tasks)
     points = agent.default_budget + (1 if agent.budget_unit == "steps" else 0)
@@ -128,7 +132,7 @@ def test_curve_shape_and_axis(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(AGENTS))
 def test_deterministic_curve_scores_the_most_likely_actions(name: str) -> None:
-    agent = make_agent(tiny_config(name), family_tasks("nav", "train", 8, 0, horizon=5))
+    agent = tiny_agent(name)
     tasks = family_tasks("nav", "test", 3, 0, horizon=5)
     sampled = agent.adaptation_curve(tasks)
     mean = agent.adaptation_curve(tasks, deterministic=True)
