@@ -1,5 +1,5 @@
-"""Shared test setup: import paths, Hypothesis settings, torch threads for xdist workers, a
-loader for the scripts in ``scripts/`` and a filter for the wall-clock columns of metrics."""
+"""Shared test setup: import paths, Hypothesis settings, torch threads for xdist workers, and a
+loader for the scripts in ``scripts/``."""
 
 from __future__ import annotations
 
@@ -43,15 +43,3 @@ def load_script() -> Callable[[str], types.ModuleType]:
         return script
 
     return load
-
-
-def without_wall_times(row: dict) -> dict:
-    """``row`` (a metrics row) without its wall-clock columns (``sps`` and every ``*_s``), which
-    differ between two runs that are otherwise identical."""
-    return {k: v for k, v in row.items() if k != "sps" and not k.endswith("_s")}
-
-
-@pytest.fixture(name="without_wall_times")
-def without_wall_times_fixture() -> Callable[[dict], dict]:
-    """:func:`without_wall_times`, for tests that compare the metrics of two runs."""
-    return without_wall_times

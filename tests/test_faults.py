@@ -4,7 +4,6 @@ config, corrupt run files, and fuzzed command lines. Nothing already written may
 
 from __future__ import annotations
 
-import csv
 import errno
 import json
 import os
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 
 from metarl import compare, evaluate, fileio, progress, train
 from metarl.evaluation import AdaptationCurve
+from tests.metrics_rows import metrics_rows
 from tests.test_train import TINY, run_cli, tiny_train
 
 NAV = ["--agent", "rl2", "--env", "nav", "--env-kwargs", "horizon=4", *TINY]
@@ -41,12 +41,6 @@ def _wait_for_rows(metrics: Path, rows: int, proc: subprocess.Popen, limit_s: fl
     raise AssertionError(f"no {rows} iterations within {limit_s} s")
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    wall = ("sps", "time_s", "collect_s", "update_s")
-    with path.open() as f:
-        return [{k: v for k, v in r.items() if k not in wall} for r in csv.DictReader(f)]
-
-
 def test_sigterm_checkpoints_and_exits_cleanly_within_seconds(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = _start(out, 10_000_000)
@@ -60,7 +54,7 @@ def test_sigterm_checkpoints_and_exits_cleanly_within_seconds(tmp_path: Path) ->
     assert len(line.splitlines()) == 1 and "terminated (SIGTERM) at" in line
     assert f"python -m metarl.train --resume {out}" in line
     trained = torch.load(out / "checkpoint.pt", weights_only=False)["agent"]["env_steps"]
-    last = int(float(_rows(out / "metrics.csv")[-1]["env_steps"]))
+    last = int(float(metrics_rows(out / "metrics.csv")[-1]["env_steps"]))
     assert trained == last  # the checkpoint holds every logged iteration: nothing is redone
 
 
@@ -77,7 +71,7 @@ def test_sigkill_then_resume_ends_as_an_uninterrupted_run(tmp_path: Path) -> Non
     trained = torch.load(killed / "checkpoint.pt", weights_only=False)["agent"]["env_steps"]
     assert 0 < trained < steps and not (killed / "eval").exists()  # really killed mid-run
     assert run_cli(train, ["--resume", str(killed)]) == 0
-    assert _rows(killed / "metrics.csv") == _rows(tmp_path / "full" / "metrics.csv")
+    assert metrics_rows(killed / "metrics.csv") == metrics_rows(tmp_path / "full" / "metrics.csv")
     full = AdaptationCurve.load(tmp_path / "full" / "eval")
     assert (AdaptationCurve.load(killed / "eval").returns == full.returns).all()
 

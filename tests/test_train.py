@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 from metarl import cli, evaluate, train
 from metarl.config import ConfigError
 from metarl.evaluation import AdaptationCurve
+from tests.metrics_rows import metrics_rows
 
 TINY = ["--num-envs", "4", "--minibatches", "2", "--epochs", "1", "--eval-tasks", "3",
         "--train-tasks", "8", "--hidden-size", "16", "--checkpoint-every", "1"]  # fmt: skip
@@ -65,22 +65,15 @@ def test_tiny_run_writes_every_file_and_evaluates(tmp_path: Path, env: str, extr
     assert 0 < again.meta["train_wall_time_s"] <= first.meta["train_wall_time_s"]
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    for row in rows:  # wall-clock columns (sps, time_s, MAML's collect_s ...) differ between runs
-        for key in [k for k in row if k == "sps" or k.endswith("_s")]:
-            row.pop(key)
-    return rows
-
-
 def test_resume_reproduces_uninterrupted_run(tmp_path: Path) -> None:
     args = ["--episodes-per-trial", "2", "--env-kwargs", "horizon=4"]
     assert tiny_train(tmp_path / "full", "nav", 160, *args) == 0
     assert tiny_train(tmp_path / "half", "nav", 80, *args) == 0
     (tmp_path / "half" / "tasks.json").unlink()  # a copy of config, checkpoint and metrics only
     assert run_cli(train, ["--resume", str(tmp_path / "half"), "--steps", "160"]) == 0
-    assert _rows(tmp_path / "half" / "metrics.csv") == _rows(tmp_path / "full" / "metrics.csv")
+    assert metrics_rows(tmp_path / "half" / "metrics.csv") == metrics_rows(
+        tmp_path / "full" / "metrics.csv"
+    )
     tasks = [(tmp_path / run / "tasks.json").read_bytes() for run in ("half", "full")]
     assert tasks[0] == tasks[1]  # written again from the config's seed
     full = AdaptationCurve.load(tmp_path / "full" / "eval")

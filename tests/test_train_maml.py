@@ -13,7 +13,8 @@ from metarl import compare, evaluate, train
 from metarl.agents import AGENTS
 from metarl.config import MAMLConfig, field_docs
 from metarl.evaluation import AdaptationCurve
-from tests.test_train import RUN_FILES, _rows, run_cli
+from tests.metrics_rows import metrics_rows
+from tests.test_train import RUN_FILES, run_cli
 from tests.test_train import tiny_train as tiny_rl2
 
 TINY = ["--meta-batch", "2", "--fast-batch", "2", "--hidden-sizes", "8,8", "--cg-iters", "2",
@@ -49,7 +50,7 @@ def test_tiny_run_trains_evaluates_and_resumes_exactly(
     assert curve.x_label == "gradient step" and curve.returns.shape == (3, 3)
     assert tiny_train(half, agent, env, 20, *extra) == 0
     assert run_cli(train, ["--resume", str(half), "--steps", "60"]) == 0
-    assert _rows(half / "metrics.csv") == _rows(full / "metrics.csv")
+    assert metrics_rows(half / "metrics.csv") == metrics_rows(full / "metrics.csv")
     assert (AdaptationCurve.load(half / "eval").returns == curve.returns).all()
     (full / "eval" / "adaptation.json").unlink()
     assert run_cli(evaluate, [str(full)]) == 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -21,6 +20,7 @@ import torch
 from metarl.agents import make_agent, preset
 from metarl.config import RunConfig
 from metarl.envs import family_tasks
+from tests.metrics_rows import without_wall_times
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -42,9 +42,7 @@ def tasks_of(config: RunConfig) -> list:
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 @pytest.mark.parametrize("outer", ["trpo", "ppo"])
-def test_iteration_on_cuda_is_finite_and_repeats_for_a_seed(
-    family: str, outer: str, without_wall_times: Callable[[dict], dict]
-) -> None:
+def test_iteration_on_cuda_is_finite_and_repeats_for_a_seed(family: str, outer: str) -> None:
     config = cuda_config("maml", family, outer)
     first, second = make_agent(config, tasks_of(config)), make_agent(config, tasks_of(config))
     row = first.train_iteration()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from metarl.agents import AGENTS, agent_of, make_agent, preset
 from metarl.agents.base import MetaLearner
 from metarl.config import RunConfig
 from metarl.envs import family_tasks
+from tests.metrics_rows import without_wall_times
 
 TINY = {
     "rl2": dict(num_envs=4, minibatches=2, epochs=1, hidden_size=8, episodes_per_trial=2),
@@ -85,9 +85,7 @@ def test_iteration_metrics_are_finite_and_count_steps(name: str) -> None:
 
 @pytest.mark.parametrize("device", ["cpu", CUDA])
 @pytest.mark.parametrize("name", list(AGENTS))
-def test_same_seed_gives_the_same_iteration(
-    name: str, device: str, without_wall_times: Callable[[dict], dict]
-) -> None:
+def test_same_seed_gives_the_same_iteration(name: str, device: str) -> None:
     exact_on(name, device)
     first, second = tiny_agent(name, device), tiny_agent(name, device)
     row = first.train_iteration()
@@ -97,9 +95,7 @@ def test_same_seed_gives_the_same_iteration(
 
 @pytest.mark.parametrize("device", ["cpu", CUDA])
 @pytest.mark.parametrize("name", list(AGENTS))
-def test_state_dict_round_trip_reproduces_the_next_iteration(
-    name: str, device: str, without_wall_times: Callable[[dict], dict]
-) -> None:
+def test_state_dict_round_trip_reproduces_the_next_iteration(name: str, device: str) -> None:
     exact_on(name, device)
     first = tiny_agent(name, device)
     first.train_iteration()
