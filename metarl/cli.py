@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import decimal
 import json
+import os
 import signal
 import sys
 import threading
@@ -75,7 +76,8 @@ def fail(message: str, status: int = 2) -> NoReturn:
 
 
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
-    """Run ``main``; user errors print one line and return 2, a failed training returns 1."""
+    """Run ``main``; user errors print one line and return 2, a failed training returns 1, and
+    a reader of stdout that stopped early (``| head``) ends it quietly with status 141."""
     try:
         return main(argv)
     except USER_ERRORS as e:
@@ -88,6 +90,25 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
         fail(str(e), status=143)
     except KeyboardInterrupt:
         fail("interrupted: nothing written before was lost", status=130)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+BROKEN_PIPE_STATUS = 141
+"""Exit status when stdout's reader went away (``| head``): 128 + SIGPIPE, as a shell tool's."""
+
+
+def _quiet_broken_pipe() -> int:
+    """Point stdout at the null device, so that the flush at exit raises nothing more, and return
+    :data:`BROKEN_PIPE_STATUS`: a reader that stopped early is not an error worth a traceback."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # stdout replaced by an object without a file
+        return BROKEN_PIPE_STATUS
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return BROKEN_PIPE_STATUS
 
 
 def split_pairs(items: Sequence[str], flag: str = "--env-kwargs") -> dict[str, str]:

@@ -1,0 +1,29 @@
+"""``metarl.cli``: how every command ends when the reader of its output goes away."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from metarl import cli
+from tests.test_progress import write_run
+
+
+def test_a_closed_stdout_ends_quietly_with_status_141(tmp_path: Path) -> None:
+    run = write_run(tmp_path, "a", 5)
+    cmd = [sys.executable, "-m", "metarl.progress", str(run), "--out", str(tmp_path / "p.png")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader leaves before the command's first line (`| head -0`)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == cli.BROKEN_PIPE_STATUS, err
+    assert err == ""  # no traceback, no "Exception ignored" at the flush on exit
+
+
+def test_run_main_returns_141_where_stdout_has_no_file(capsys) -> None:
+    # capsys puts an object without a file descriptor in sys.stdout, as notebooks do
+    def main(argv: object) -> int:
+        raise BrokenPipeError
+
+    assert cli.run_main(main, None) == cli.BROKEN_PIPE_STATUS
