@@ -13,12 +13,12 @@
 #
 #     bash scripts/gpu_suite.sh OUT_DIR tables
 #
-# runs instead the RL² cells of the RL² paper's Tables 1 and 2 that docs/BENCHMARKS.md still
-# lacks (bandits n = 500 with k = 50; tabular MDPs n = 75 and 100; the other cells ran on the
-# CPU), one after the other into runs/repro-*-s0, each resumed with --resume where its checkpoint
-# exists (in runs/, or committed as docs/results/<name>-partial): run the same command again on
-# the next lease and it continues where the last one stopped. Each run evaluates itself on the
-# 1000 held-out tasks of seed 0 at the end (runs/<name>/eval/adaptation.json, beside the classic
+# runs instead the RL² cells of the RL² paper's Table 2 that docs/BENCHMARKS.md still lacks
+# (tabular MDPs n = 75 and 100; every other cell of Tables 1 and 2 ran on the CPU), one after
+# the other into runs/repro-mdp-n*-s0, each resumed with --resume where its checkpoint exists
+# (in runs/, or committed as docs/results/<name>-partial): run the same command again on the
+# next lease and it continues where the last one stopped. Each run evaluates itself on the 1000
+# held-out tasks of seed 0 at the end (runs/<name>/eval/adaptation.json, beside the classic
 # columns of scripts/classic_*.py).
 #
 #     bash scripts/gpu_suite.sh OUT_DIR open
@@ -116,16 +116,6 @@ if [ $# -eq 2 ]; then
     echo "RL²'s CUDA tests fail (whole log: $out/tests_cuda.log): no table run started" >&2
     exit 1
   fi
-  # Table 1: env steps as the existing runs (5M at n = 10, k = 5; 30M, 50M and 150M at n = 100,
-  # k = 5, 10 and 50; 150M and 250M at n = 500, k = 5 and 10), scaled up for more arms:
-  # classic_bandits.py RL2_STEPS
-  for cell in 500,50; do
-    IFS=, read -r n k <<< "$cell"
-    steps=$($py -c "import runpy; print(runpy.run_path('scripts/classic_bandits.py')['RL2_STEPS'][($n, $k)])")
-    scale=$($py -c "print(f'{min(1.0, 10 / $n):g}')")
-    train_or_resume "repro-bandit-n$n-k$k-s0" "$steps" --env bandit --env-kwargs "num_arms=$k" \
-      --episodes-per-trial "$n" --reward-scale "$scale"
-  done
   # Table 2: the tabular-MDP preset (100M env steps at n = 10) with longer trials, discounted
   # over the trial's 10 n steps (gamma = 1 - 1/(10 n)), as the (500, 10) bandit run that gained
   # +11.3 over gamma 0.99
