@@ -48,6 +48,13 @@ class RunConfig:
     threads: int = 1
     """CPU threads torch may use (0: torch's default). One is far faster on a busy machine,
     where more threads contend; on an idle machine more can be faster."""
+    init_from: str = ""
+    """A run directory whose last checkpoint's weights start this run instead of a fresh
+    initialisation: its network and the input and return statistics it was trained with. The
+    optimizer, learning-rate schedule and counters start afresh. The network flags must match
+    that run's; the family, its parameters and the trial length may differ, which makes a
+    curriculum (train on short trials, then go on with longer ones) or fine-tuning on another
+    family. Empty: start from scratch."""
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid field."""

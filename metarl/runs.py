@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from metarl import config as cfg
-from metarl.agents import config_from_json
+from metarl.agents import agent_of, config_from_json
 from metarl.envs.family import Task, TaskError, tasks_from_json, tasks_to_json
 from metarl.fileio import atomic_write
 
@@ -179,6 +179,31 @@ class RunDir:
                 f"{self.path / CHECKPOINT} does not fit the run's config.json ({first}): it was "
                 "written by another metarl version or config; use that version, or start a new run"
             ) from None
+
+    def lend_weights(self, agent: Any) -> int:
+        """Load this run's last weights into a new ``agent`` (``--init-from``, see
+        ``MetaLearner.load_weights``); the env steps they were trained for. :class:`RunError`
+        where there is no checkpoint or its network does not fit ``agent``'s."""
+        if not self.has_checkpoint():
+            raise RunError(f"--init-from {self.path} has no {CHECKPOINT} (it stopped before its "
+                           "first): give a run that has one, or drop --init-from")  # fmt: skip
+        source = agent_of(self.load_config())
+        state = self.load_checkpoint()["agent"]
+        try:
+            agent.load_weights(state)
+        except KeyError:
+            raise RunError(
+                f"--init-from {self.path} holds the weights of an {source} run, which a "
+                f"{agent.name} run cannot use: give a run of --agent {agent.name}"
+            ) from None
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            why = (lines[1] if len(lines) > 1 else lines[0] if lines else type(e).__name__)[:200]
+            raise RunError(
+                f"--init-from {self.path}: its network does not fit this run's ({why}): give "
+                f"the network flags of its {CONFIG}, or drop --init-from"
+            ) from None
+        return int(state.get("env_steps", 0))
 
     def load_checkpoint(self) -> dict[str, Any]:
         """The last checkpoint, on the CPU; :class:`RunError` if missing or corrupt."""

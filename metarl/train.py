@@ -37,7 +37,7 @@ from metarl.envs.vector import resolve_device
 from metarl.evaluation import summary_table
 from metarl.heap import release_free_memory
 from metarl.progressbar import DEFAULT_EVERY_S, ProgressReport
-from metarl.runs import EVAL, RunDir, default_run_dir
+from metarl.runs import CONFIG, EVAL, RunDir, RunError, default_run_dir
 
 _SPECIAL = {"env", "env_kwargs", "seed"}
 DEFAULT_AGENT, DEFAULT_ENV = "rl2", "nav"
@@ -175,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_setup(config)
         if args.print_config:
             return _print_config(config)
+        if config.init_from:  # a network that does not fit: refused before anything is written
+            init_source(config).lend_weights(make_agent(config, _train_tasks(config)))
         run = RunDir.create(args.out or default_run_dir(agent, config.env, config.seed), config)
         state = None
     with cli.StopSignal() as stop:
@@ -255,17 +257,19 @@ def train(
     SIGTERM came); when it says yes, training checkpoints and raises :class:`cli.Terminated`."""
     env_id = resolve_env_id(config.env)
     test_tasks = held_out_tasks(config, run, new_run=state is None)
-    train_tasks = family_tasks(
-        config.env, "train", config.train_tasks, config.seed, **config.env_kwargs
-    )
-    agent: MetaLearner = make_agent(config, train_tasks)
+    agent: MetaLearner = make_agent(config, _train_tasks(config))
+    lent = None  # env steps of the --init-from weights
     if state is not None:
         run.restore(agent, state)
+    elif config.init_from:
+        lent = init_source(config).lend_weights(agent)
     metrics = run.metrics_log(agent.iteration)
     board = run.tensorboard(agent.iteration)
     started = time.perf_counter() - (state or {}).get("wall_time", 0.0)
     print(f"metarl: {agent_name} on {env_id} ({config.env_kwargs or 'defaults'}), "
           f"device {agent.device}, {config.steps:,} env steps -> {run.path}")  # fmt: skip
+    if lent is not None:
+        print(f"starting from the weights of {config.init_from} (trained {lent:,} env steps)")
     note = iteration_note(agent.env_steps, config.steps, agent.steps_per_iteration)
     if note:
         print(note)
@@ -308,6 +312,20 @@ def train(
             f"`python -m metarl.evaluate {shlex.quote(str(run.path))}`"
         ) from None
     return 0
+
+
+def init_source(config: RunConfig) -> RunDir:
+    """The run named by ``--init-from``; :class:`RunError` where the folder holds none."""
+    path = Path(config.init_from)
+    if not (path / CONFIG).is_file():
+        raise RunError(f"--init-from {path} holds no run (no config.json): give the directory "
+                       "of a metarl.train run")  # fmt: skip
+    return RunDir(path)
+
+
+def _train_tasks(config: RunConfig) -> list[Task]:
+    """The run's pool of training tasks (the family's train split, drawn from its seed)."""
+    return family_tasks(config.env, "train", config.train_tasks, config.seed, **config.env_kwargs)
 
 
 def _checkpoint(run: RunDir, agent: MetaLearner, started: float) -> int:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from metarl import cli, evaluate, train
@@ -105,6 +106,7 @@ def test_nan_stops_training_and_keeps_last_checkpoint(tmp_path: Path, capsys) ->
         (["--env", "bandit", "--num-envs", "0"], "--num-envs must be a positive integer"),
         (["--env", "bandit", "--steps", "many"], "expected a whole number such as"),
         (["--env", "bandit", "--anneal-lr", "maybe"], "expected true or false, got 'maybe'"),
+        (["--env", "bandit", "--init-from", "nope"], "--init-from nope holds no run"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, argv, message) -> None:
@@ -218,6 +220,7 @@ def test_print_config_of_a_run_applies_the_resume_overrides(tmp_path: Path, caps
         (["--env", "bandit"], "--env"),
         (["--env-kwargs", "num_arms=3"], "--env-kwargs"),
         (["--out", "elsewhere"], "--out"),
+        (["--init-from", "elsewhere"], "--init-from"),
     ],
 )
 def test_resume_refuses_flags_it_would_ignore(tmp_path: Path, capsys, flags, named) -> None:
@@ -271,3 +274,56 @@ def test_evaluate_deterministic_writes_its_own_folder(tmp_path: Path, capsys) ->
     assert {p.name: p.read_bytes() for p in (out / "eval").iterdir()} == trained
     assert run_cli(evaluate, [str(out), "--deterministic", "--budget", "3"]) == 0
     assert AdaptationCurve.load(out / "eval-3-episodes-deterministic").returns.shape == (3, 3)
+
+
+def test_init_from_starts_longer_trials_from_a_trained_network(tmp_path: Path) -> None:
+    short, long = tmp_path / "short", tmp_path / "long"
+    nav = [
+        "--env-kwargs",
+        "horizon=5",
+        "--normalize-obs",
+        "false",
+    ]  # no statistics that training moves
+    assert tiny_train(short, "nav", 40, "--episodes-per-trial", "2", *nav) == 0
+    assert run_cli(evaluate, [str(short), "--episodes", "3"]) == 0
+    # a rate too small to move a float32 weight: the longer run keeps the lent network exactly
+    flags = [*nav, "--episodes-per-trial", "3", "--lr", "1e-15", "--init-from", str(short)]
+    assert tiny_train(long, "nav", 60, *flags) == 0
+    assert json.loads((long / "config.json").read_text())["init_from"] == str(short)
+    assert int(metrics_rows(long / "metrics.csv")[0]["iteration"]) == 1  # its own counters
+    lent = AdaptationCurve.load(short / "eval-3-episodes").returns
+    assert np.array_equal(AdaptationCurve.load(long / "eval").returns, lent)
+    assert tiny_train(tmp_path / "scratch", "nav", 60, *flags[:-2]) == 0
+    assert not np.array_equal(AdaptationCurve.load(tmp_path / "scratch" / "eval").returns, lent)
+
+
+def test_init_from_run_resumes_as_it_would_have_run(tmp_path: Path) -> None:
+    source, nav = tmp_path / "source", ["--env-kwargs", "horizon=4"]
+    assert tiny_train(source, "nav", 40, "--episodes-per-trial", "2", *nav) == 0
+    flags = [*nav, "--episodes-per-trial", "3", "--init-from", str(source)]
+    assert tiny_train(tmp_path / "full", "nav", 240, *flags) == 0
+    assert tiny_train(tmp_path / "half", "nav", 120, *flags) == 0
+    assert run_cli(train, ["--resume", str(tmp_path / "half"), "--steps", "240"]) == 0
+    assert metrics_rows(tmp_path / "half" / "metrics.csv") == metrics_rows(
+        tmp_path / "full" / "metrics.csv"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--hidden-size", "8"], "its network does not fit this run's (size mismatch for"),
+        (["--agent", "maml"], "holds the weights of an rl2 run, which a maml run cannot use"),
+    ],
+)
+def test_init_from_a_network_that_does_not_fit_writes_nothing(
+    tmp_path: Path, capsys, flags, message
+) -> None:
+    source = tmp_path / "source"
+    assert tiny_train(source, "bandit", 20) == 0
+    capsys.readouterr()
+    argv = ["--env", "bandit", "--init-from", str(source), "--out", str(tmp_path / "r"), *flags]
+    assert run_cli(train, argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "r").exists()

@@ -79,3 +79,10 @@ class MetaLearner(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` output."""
         ...
+
+    def load_weights(self, state: dict[str, Any]) -> None:
+        """Start from the weights in another run's :meth:`state_dict` output (``--init-from``):
+        the network and the input and return statistics it was trained with; the optimizer and
+        the counters stay as they are. Raises ``RuntimeError`` or ``KeyError`` where the two
+        networks differ."""
+        ...

@@ -567,11 +567,16 @@ class MAML:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` output."""
-        self.policy.load_state_dict(state["policy"])
+        self.load_weights(state)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.obs_norm.load_state_dict(state["obs_norm"])
         self.iteration = int(state["iteration"])
         self.env_steps = int(state["env_steps"])
+
+    def load_weights(self, state: dict[str, Any]) -> None:
+        """The policy and the observation statistics of :meth:`state_dict` output, without the
+        optimizer and counters (``--init-from``)."""
+        self.policy.load_state_dict(state["policy"])
+        self.obs_norm.load_state_dict(state["obs_norm"])
 
 
 class Pretrained(MAML):

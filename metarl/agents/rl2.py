@@ -368,10 +368,15 @@ class RL2:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict` output (checkpoints from before --reward-norm existed have
         no return statistics; their configs have it off, and the fresh statistics stay unused)."""
-        self.net.load_state_dict(state["net"])
+        self.load_weights(state)
         self.optimizer.load_state_dict(state["optimizer"])
+        self.iteration = int(state["iteration"])
+        self.env_steps = int(state["env_steps"])
+
+    def load_weights(self, state: dict[str, Any]) -> None:
+        """The network and the observation and return statistics of :meth:`state_dict` output,
+        without the optimizer and counters (``--init-from``)."""
+        self.net.load_state_dict(state["net"])
         self.obs_norm.load_state_dict(state["obs_norm"])
         if "return_scale" in state:
             self.return_scale.load_state_dict(state["return_scale"])
-        self.iteration = int(state["iteration"])
-        self.env_steps = int(state["env_steps"])

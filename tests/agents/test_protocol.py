@@ -111,6 +111,34 @@ def test_state_dict_round_trip_reproduces_the_next_iteration(name: str, device: 
 
 
 @pytest.mark.parametrize("name", list(AGENTS))
+def test_load_weights_takes_the_network_but_not_the_optimizer_or_counters(name: str) -> None:
+    trained = tiny_agent(name)
+    for _ in range(2):
+        trained.train_iteration()
+    tasks = family_tasks("nav", "test", 3, 0, horizon=5)
+    started = tiny_agent(name)
+    fresh_curve = started.adaptation_curve(tasks).returns
+    started.load_weights(copy.deepcopy(trained.state_dict()))
+    assert started.iteration == started.env_steps == 0
+    assert started.state_dict()["optimizer"]["state"] == {}  # Adam's moments start afresh
+    curve = started.adaptation_curve(tasks).returns
+    assert np.array_equal(curve, trained.adaptation_curve(tasks).returns)  # same policy
+    assert not np.array_equal(curve, fresh_curve)
+
+
+def test_maml_starts_from_a_pretrained_runs_weights() -> None:
+    pretrained = tiny_agent("pretrained")
+    pretrained.train_iteration()
+    maml = tiny_agent("maml")
+    maml.load_weights(copy.deepcopy(pretrained.state_dict()))
+    tasks = family_tasks("nav", "test", 3, 0, horizon=5)
+    # the same network adapted by the same inner step
+    assert np.array_equal(
+        maml.adaptation_curve(tasks).returns, pretrained.adaptation_curve(tasks).returns
+    )
+
+
+@pytest.mark.parametrize("name", list(AGENTS))
 def test_curve_shape_and_axis(name: str) -> None:
     agent = tiny_agent(name)
     tasks = family_tasks("nav", "test", 3, 0, horizon=5)
