@@ -15,6 +15,10 @@ keeps adapting past what it was trained or evaluated with. The curve goes to
 otherwise, so the default evaluation in ``RUN_DIR/eval`` is kept. ``--episodes`` is the older
 name of ``--budget`` (for RL²).
 
+``--seed S`` evaluates on the held-out tasks (and env draws) of seed S instead of the run's, in
+``RUN_DIR/eval-seed-S``: the curve then pairs task by task with the runs of seed S, so one
+trained agent can be set beside runs of another seed (a replicate, or one trained otherwise).
+
 ``--deterministic`` scores the policy's most likely actions (the Gaussian's mean, the best
 logit) instead of sampled ones, as the baselines' ``--deterministic`` does: RL² acts so for its
 whole trial; MAML and pretrained still adapt on sampled episodes (the gradient needs them) and
@@ -34,7 +38,7 @@ from pathlib import Path
 from metarl import cli
 from metarl.agents import MetaLearner, make_agent
 from metarl.config import ConfigError
-from metarl.envs import Task, make_family
+from metarl.envs import Task, family_tasks, make_family
 from metarl.runs import RunDir
 from metarl.train import check_setup, evaluate_and_save, held_out_tasks
 
@@ -49,15 +53,21 @@ def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[
     return run, tasks, agent
 
 
-def _load(run_dir: str, device: str | None) -> tuple[RunDir, list[Task], MetaLearner, float | None]:
-    """:func:`load_trained` and the wall time (s) of training up to the checkpoint, if stored."""
+def _load(
+    run_dir: str, device: str | None, seed: int | None = None
+) -> tuple[RunDir, list[Task], MetaLearner, float | None]:
+    """:func:`load_trained` and the wall time (s) of training up to the checkpoint, if stored;
+    ``seed`` (None: the run's) picks the held-out tasks and env draws of another seed."""
     run = RunDir.open(run_dir)
     config = run.load_config()
     if device:
         config = dataclasses.replace(config, device=device)
     check_setup(config)
     state = run.load_checkpoint()
-    if run.has_tasks():
+    if seed is not None and seed != config.seed:
+        config = dataclasses.replace(config, seed=seed)
+        tasks = family_tasks(config.env, "test", config.eval_tasks, seed, **config.env_kwargs)
+    elif run.has_tasks():
         family = make_family(config.env, **config.env_kwargs)
         tasks = run.load_tasks(family.task_type)
         family.close()
@@ -86,32 +96,46 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="score the policy's most likely actions instead of sampled ones (MAML: "
                    "adapt on sampled episodes, score extra ones of the mean action); writes to "
                    "RUN_DIR/eval-deterministic unless --out says otherwise")  # fmt: skip
+    p.add_argument("--seed", type=int, default=None, metavar="S",
+                   help="evaluate on the held-out tasks and env draws of seed S instead of the "
+                   "run's, so that the curve pairs task by task with runs of seed S (another "
+                   "seed's replicate, or a run trained otherwise); writes to "
+                   "RUN_DIR/eval-seed-S unless --out says otherwise")  # fmt: skip
     p.add_argument("--out", default=None, metavar="DIR",
                    help="folder for adaptation.{json,csv,png} (default RUN_DIR/eval, or "
                    "RUN_DIR/eval-N-<unit> with --budget)")  # fmt: skip
     args = p.parse_args(argv)
-    run, tasks, agent, wall = _load(args.run_dir, args.device)
+    run, tasks, agent, wall = _load(args.run_dir, args.device, args.seed)
     if args.budget == 0 and agent.budget_unit == "episodes":
         raise ConfigError("--budget (--episodes) must be at least 1 episode for a trial of RL²")
-    out = _out_dir(run, args.budget, args.out, agent, args.deterministic)
+    other_seed = (
+        args.seed if args.seed is not None and args.seed != run.load_config().seed else None
+    )
+    out = _out_dir(run, args.budget, args.out, agent, args.deterministic, other_seed)
     meta = {"evaluated_from": str(run.path), "train_wall_time_s": wall}  # to the checkpoint
     evaluate_and_save(agent, tasks, run, meta, args.budget, out, args.deterministic)
     return 0
 
 
 def _out_dir(
-    run: RunDir, budget: int | None, out: str | None, agent: MetaLearner, deterministic: bool
+    run: RunDir,
+    budget: int | None,
+    out: str | None,
+    agent: MetaLearner,
+    deterministic: bool,
+    seed: int | None = None,
 ) -> Path | None:
     """Where the curve goes: ``out``, else ``run/eval-N-<unit>`` for a budget other than the
     agent's default (``-deterministic`` appended for that scoring, ``run/eval-deterministic``
-    at the default budget), else None (``run/eval``). A chosen folder is created now, before
-    the (possibly long) evaluation, so that one that cannot be is one line, not a lost
-    evaluation."""
+    at the default budget; ``-seed-S`` for another seed's tasks, ``run/eval-seed-S`` alone),
+    else None (``run/eval``). A chosen folder is created now, before the (possibly long)
+    evaluation, so that one that cannot be is one line, not a lost evaluation."""
     default_budget = budget is None or budget == agent.default_budget
-    if out is None and default_budget and not deterministic:
+    if out is None and default_budget and not deterministic and seed is None:
         return None
     name = "eval" if default_budget else f"eval-{budget}-{agent.budget_unit}"
     name += "-deterministic" if deterministic else ""
+    name += f"-seed-{seed}" if seed is not None else ""
     path = Path(out) if out is not None else run.path / name
     try:
         path.mkdir(parents=True, exist_ok=True)

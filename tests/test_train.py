@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metarl import cli, evaluate, train
+from metarl import cli, compare, evaluate, train
 from metarl.config import ConfigError
 from metarl.evaluation import AdaptationCurve
 from tests.metrics_rows import metrics_rows
@@ -274,6 +274,29 @@ def test_evaluate_deterministic_writes_its_own_folder(tmp_path: Path, capsys) ->
     assert {p.name: p.read_bytes() for p in (out / "eval").iterdir()} == trained
     assert run_cli(evaluate, [str(out), "--deterministic", "--budget", "3"]) == 0
     assert AdaptationCurve.load(out / "eval-3-episodes-deterministic").returns.shape == (3, 3)
+
+
+def test_evaluate_on_another_seeds_tasks_pairs_with_that_seeds_runs(tmp_path: Path, capsys) -> None:
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    flags = ("--episodes-per-trial", "2", "--env-kwargs", "horizon=5")
+    assert tiny_train(ours, "nav", 40, *flags) == 0
+    assert tiny_train(theirs, "nav", 40, *flags, "--seed", "7") == 0
+    assert run_cli(evaluate, [str(ours), "--seed", "7"]) == 0
+    other = AdaptationCurve.load(ours / "eval-seed-7")
+    assert other.seed == 7 and other.tasks == AdaptationCurve.load(theirs / "eval").tasks
+    assert other.tasks != AdaptationCurve.load(ours / "eval").tasks
+    assert run_cli(evaluate, [str(ours), "--seed", "0", "--out", str(tmp_path / "same")]) == 0
+    own = AdaptationCurve.load(ours / "eval").returns  # its own seed: its own evaluation
+    assert np.array_equal(AdaptationCurve.load(tmp_path / "same").returns, own)
+    capsys.readouterr()
+    argv = [
+        str(ours / "eval-seed-7" / "adaptation.json"),
+        str(theirs),
+        "--out",
+        str(tmp_path / "c.png"),
+    ]
+    assert run_cli(compare, argv) == 0
+    assert "Δ total vs" in capsys.readouterr().out  # paired task by task with the seed-7 run
 
 
 def test_init_from_starts_longer_trials_from_a_trained_network(tmp_path: Path) -> None:
