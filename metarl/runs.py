@@ -193,8 +193,8 @@ class RunDir:
             agent.load_weights(state)
         except KeyError:
             raise RunError(
-                f"--init-from {self.path} holds the weights of an {source} run, which a "
-                f"{agent.name} run cannot use: give a run of --agent {agent.name}"
+                f"--init-from {self.path} holds weights of --agent {source}, which --agent "
+                f"{agent.name} cannot use: give a run of --agent {agent.name}"
             ) from None
         except (RuntimeError, ValueError, TypeError, IndexError) as e:
             lines = [line.strip() for line in str(e).splitlines() if line.strip()]

@@ -336,7 +336,7 @@ def test_init_from_run_resumes_as_it_would_have_run(tmp_path: Path) -> None:
     ("flags", "message"),
     [
         (["--hidden-size", "8"], "its network does not fit this run's (size mismatch for"),
-        (["--agent", "maml"], "holds the weights of an rl2 run, which a maml run cannot use"),
+        (["--agent", "maml"], "holds weights of --agent rl2, which --agent maml cannot use"),
     ],
 )
 def test_init_from_a_network_that_does_not_fit_writes_nothing(
