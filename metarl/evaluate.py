@@ -38,9 +38,9 @@ from pathlib import Path
 from metarl import cli
 from metarl.agents import MetaLearner, make_agent
 from metarl.config import ConfigError
-from metarl.envs import Task, family_tasks, make_family
+from metarl.envs import Task, make_family
 from metarl.runs import RunDir
-from metarl.train import check_setup, evaluate_and_save, held_out_tasks
+from metarl.train import check_setup, evaluate_and_save, held_out_tasks, split_tasks
 
 
 def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[Task], MetaLearner]:
@@ -57,16 +57,16 @@ def _load(
     run_dir: str, device: str | None, seed: int | None = None
 ) -> tuple[RunDir, list[Task], MetaLearner, float | None]:
     """:func:`load_trained` and the wall time (s) of training up to the checkpoint, if stored;
-    ``seed`` (None: the run's) picks the held-out tasks and env draws of another seed."""
+    ``seed`` (None: the run's) draws the held-out tasks and env draws of that seed instead."""
     run = RunDir.open(run_dir)
     config = run.load_config()
     if device:
         config = dataclasses.replace(config, device=device)
     check_setup(config)
     state = run.load_checkpoint()
-    if seed is not None and seed != config.seed:
+    if seed is not None:
         config = dataclasses.replace(config, seed=seed)
-        tasks = family_tasks(config.env, "test", config.eval_tasks, seed, **config.env_kwargs)
+        tasks = split_tasks(config, "test")
     elif run.has_tasks():
         family = make_family(config.env, **config.env_kwargs)
         tasks = run.load_tasks(family.task_type)
@@ -105,12 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="folder for adaptation.{json,csv,png} (default RUN_DIR/eval, or "
                    "RUN_DIR/eval-N-<unit> with --budget)")  # fmt: skip
     args = p.parse_args(argv)
-    run, tasks, agent, wall = _load(args.run_dir, args.device, args.seed)
+    trained_seed = RunDir.open(args.run_dir).load_config().seed
+    other_seed = None if args.seed == trained_seed else args.seed  # the run's own: its eval/
+    run, tasks, agent, wall = _load(args.run_dir, args.device, other_seed)
     if args.budget == 0 and agent.budget_unit == "episodes":
         raise ConfigError("--budget (--episodes) must be at least 1 episode for a trial of RL²")
-    other_seed = (
-        args.seed if args.seed is not None and args.seed != run.load_config().seed else None
-    )
     out = _out_dir(run, args.budget, args.out, agent, args.deterministic, other_seed)
     meta = {"evaluated_from": str(run.path), "train_wall_time_s": wall}  # to the checkpoint
     evaluate_and_save(agent, tasks, run, meta, args.budget, out, args.deterministic)

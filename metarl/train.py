@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.print_config:
             return _print_config(config)
         if config.init_from:  # a network that does not fit: refused before anything is written
-            init_source(config).lend_weights(make_agent(config, _train_tasks(config)))
+            init_source(config).lend_weights(make_agent(config, split_tasks(config, "train")))
         run = RunDir.create(args.out or default_run_dir(agent, config.env, config.seed), config)
         state = None
     with cli.StopSignal() as stop:
@@ -257,7 +257,7 @@ def train(
     SIGTERM came); when it says yes, training checkpoints and raises :class:`cli.Terminated`."""
     env_id = resolve_env_id(config.env)
     test_tasks = held_out_tasks(config, run, new_run=state is None)
-    agent: MetaLearner = make_agent(config, _train_tasks(config))
+    agent: MetaLearner = make_agent(config, split_tasks(config, "train"))
     lent = None  # env steps of the --init-from weights
     if state is not None:
         run.restore(agent, state)
@@ -323,9 +323,11 @@ def init_source(config: RunConfig) -> RunDir:
     return RunDir(path)
 
 
-def _train_tasks(config: RunConfig) -> list[Task]:
-    """The run's pool of training tasks (the family's train split, drawn from its seed)."""
-    return family_tasks(config.env, "train", config.train_tasks, config.seed, **config.env_kwargs)
+def split_tasks(config: RunConfig, split: str) -> list[Task]:
+    """The run's tasks of ``split``, drawn from its seed: the pool of ``train_tasks`` training
+    tasks ("train") or the ``eval_tasks`` held-out ones ("test")."""
+    count = config.train_tasks if split == "train" else config.eval_tasks
+    return family_tasks(config.env, split, count, config.seed, **config.env_kwargs)
 
 
 def _checkpoint(run: RunDir, agent: MetaLearner, started: float) -> int:
@@ -370,7 +372,7 @@ def held_out_tasks(config: RunConfig, run: RunDir, new_run: bool = False) -> lis
     """The run's held-out tasks: ``config.eval_tasks`` of the family's test split, drawn from
     ``config.seed``. They go to tasks.json for a new run, and whenever the directory lacks it, so
     that a copy of config, checkpoint and metrics resumes and evaluates as the original would."""
-    tasks = family_tasks(config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs)
+    tasks = split_tasks(config, "test")
     if new_run or not run.has_tasks():
         run.save_tasks(resolve_env_id(config.env), config.seed, tasks)
     return tasks
