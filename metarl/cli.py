@@ -182,6 +182,20 @@ def parse_count(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def parse_seed(text: str) -> int:
+    """A seed as an argparse ``type``: a whole number of 0 or more (what numpy's and torch's
+    generators take), else argparse's one-line error."""
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed, a whole number of 0 or more, got {text!r}"
+        )
+    return seed
+
+
 def check_png(out: str, force: bool = False) -> bool:
     """Fail with one line unless ``out`` (an ``--out`` flag) names a PNG file that may be
     written: a new one, an earlier plot of metarl's, or anything with ``force``. Returns whether

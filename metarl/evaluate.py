@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="score the policy's most likely actions instead of sampled ones (MAML: "
                    "adapt on sampled episodes, score extra ones of the mean action); writes to "
                    "RUN_DIR/eval-deterministic unless --out says otherwise")  # fmt: skip
-    p.add_argument("--seed", type=int, default=None, metavar="S",
+    p.add_argument("--seed", type=cli.parse_seed, default=None, metavar="S",
                    help="evaluate on the held-out tasks and env draws of seed S instead of the "
                    "run's, so that the curve pairs task by task with runs of seed S (another "
                    "seed's replicate, or a run trained otherwise); writes to "

@@ -90,7 +90,9 @@ def build_parser(agent: str = DEFAULT_AGENT) -> cli.ArgumentParser:
                    f"default {DEFAULT_ENV})")  # fmt: skip
     p.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE",
                    help="family parameters, e.g. num_arms=10 (see python -m metarl.envs)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=None, help="seed of everything (default 0)")
+    p.add_argument(
+        "--seed", type=cli.parse_seed, default=None, help="seed of everything (default 0)"
+    )
     p.add_argument("--out", default=None, help="run directory (default runs/<agent>-<env>-<seed>)")
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run in DIR from its last checkpoint, with its config.json; "

@@ -107,6 +107,7 @@ def test_nan_stops_training_and_keeps_last_checkpoint(tmp_path: Path, capsys) ->
         (["--env", "bandit", "--steps", "many"], "expected a whole number such as"),
         (["--env", "bandit", "--anneal-lr", "maybe"], "expected true or false, got 'maybe'"),
         (["--env", "bandit", "--init-from", "nope"], "--init-from nope holds no run"),
+        (["--env", "bandit", "--seed", "-1"], "expected a seed, a whole number of 0 or more"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, argv, message) -> None:
@@ -285,6 +286,9 @@ def test_evaluate_on_another_seeds_tasks_pairs_with_that_seeds_runs(tmp_path: Pa
     other = AdaptationCurve.load(ours / "eval-seed-7")
     assert other.seed == 7 and other.tasks == AdaptationCurve.load(theirs / "eval").tasks
     assert other.tasks != AdaptationCurve.load(ours / "eval").tasks
+    capsys.readouterr()
+    assert run_cli(evaluate, [str(ours), "--seed", "-1"]) == 2
+    assert "expected a seed" in capsys.readouterr().err and not (ours / "eval-seed--1").exists()
     assert run_cli(evaluate, [str(ours), "--seed", "0", "--out", str(tmp_path / "same")]) == 0
     own = AdaptationCurve.load(ours / "eval").returns  # its own seed: its own evaluation
     assert np.array_equal(AdaptationCurve.load(tmp_path / "same").returns, own)

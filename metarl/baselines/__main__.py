@@ -85,7 +85,9 @@ def build_parser() -> cli.ArgumentParser:
             p.add_argument(flag, nargs="*", default=None, metavar="KEY=VALUE", help=text)
         elif field.name in _BOOL:
             p.add_argument(flag, type=cli.parse_bool, default=None, help=text)
-        elif hints[field.name] is int and field.name != "seed":
+        elif field.name == "seed":
+            p.add_argument(flag, type=cli.parse_seed, default=None, help=text)
+        elif hints[field.name] is int:
             p.add_argument(flag, type=cli.parse_count, default=None, help=text)
         else:
             p.add_argument(flag, type=hints[field.name], default=None, help=text)

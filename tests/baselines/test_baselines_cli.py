@@ -169,6 +169,7 @@ def test_resume_runs_only_the_missing_task_and_gives_the_same_file(tmp_path: Pat
         (["--algo", "gittins", "--env", "nav"], ["gittins runs on bandit only", "ppo"]),
         (["--algo", "ucb1", "--env", "bandit", "--steps", "10"], ["--steps has no effect"]),
         (["--algo", "ppo", "--env", "nav", "--steps", "lots"], ["--steps"]),
+        (["--algo", "random", "--env", "bandit", "--seed", "-1"], ["--seed", "0 or more"]),
         (["--algo", "ppo", "--env", "nav", "--algo-kwargs", "oops"], ["KEY=VALUE"]),
         (["--algo", "ppo", "--env", "nav", "--env-kwargs", "horizn=5"], ["horizn"]),
         # values SB3 would refuse only mid-training (a worker's traceback) or by an assert
