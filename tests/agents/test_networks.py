@@ -7,7 +7,7 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from metarl.agents.networks import ActionHead, RecurrentActorCritic
+from metarl.agents.networks import ActionHead, RecurrentActorCritic, _Segments
 
 
 @pytest.mark.parametrize(
@@ -32,6 +32,29 @@ def test_sequence_equals_step_loop_with_resets(
         f, h = net.step(obs[t], h, resets[t])
         outs.append(f)
     assert torch.allclose(seq, torch.stack(outs), atol=1e-6)
+
+
+def test_segments_of_mixed_lengths_equal_the_step_loop_and_pad_little() -> None:
+    """A nav-like rollout: one row never resets (a goal not found), one resets at every step,
+    the rest at random. Segments are batched by length, so the padding stays under twice the
+    steps (one batch padded to the longest would be 40 x 54 here, over 9x the 240 steps)."""
+    torch.manual_seed(1)
+    net = RecurrentActorCritic(3, spaces.Discrete(2), 8, transition_input=True)
+    steps, batch = 40, 6
+    resets = torch.rand(steps, batch) < 0.2
+    resets[:, 0] = False
+    resets[:, 1] = True
+    h0 = torch.randn(batch, net.state_size)
+    obs = torch.randn(steps, batch, 3)
+    seq = net.sequence(obs, h0, resets)
+    h, outs = h0, []
+    for t in range(steps):
+        f, h = net.step(obs[t], h, resets[t])
+        outs.append(f)
+    assert torch.allclose(seq, torch.stack(outs), atol=1e-6)
+    segments = _Segments(resets)
+    assert len(segments.buckets) >= 4
+    assert sum(c * n for c, n in segments.buckets) <= 2 * steps * batch
 
 
 @pytest.mark.parametrize(("transition_input", "critic_gru"), [(False, False), (True, True)])
