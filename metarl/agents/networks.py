@@ -254,8 +254,8 @@ class RecurrentActorCritic(nn.Module):
 
         ``resets (T, B)`` bool zeroes the hidden state before step t (a new trial starts).
         With ``segmented`` the resets may fall anywhere: the sequence is cut at them and the
-        segments run as one padded batch, which reads the number and lengths of segments back to
-        the host once. ``segmented=False`` promises that ``resets[1:]`` is all false (each row is
+        segments run as padded batches by length, which reads their sizes back to the host
+        once. ``segmented=False`` promises that ``resets[1:]`` is all false (each row is
         one trial, or part of one): one GRU call, no host sync.
         """
         if self.transition_input:
