@@ -283,9 +283,9 @@ class RecurrentActorCritic(nn.Module):
         return self.value_head(self.value_body(part)).squeeze(-1)
 
 
-def _joined(parts: list[torch.Tensor]) -> torch.Tensor:
-    """``parts`` concatenated on the last axis; a single part as it is (no copy, no kernel)."""
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+def _joined(parts: list[torch.Tensor], dim: int = -1) -> torch.Tensor:
+    """``parts`` concatenated on axis ``dim``; a single part as it is (no copy, no kernel)."""
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=dim)
 
 
 class _Segments:
@@ -314,16 +314,15 @@ class _Segments:
         size = counts * longest  # padded entries of each bucket
         base = torch.cumsum(size, 0) - size  # where each bucket starts in the padded batch
         order = torch.argsort(bucket, stable=True)  # segments grouped by bucket
-        rank = torch.empty_like(order)
-        rank[order] = torch.arange(order.numel(), device=order.device)
-        rank -= (torch.cumsum(counts, 0) - counts)[bucket]  # row of a segment in its bucket
+        slot = torch.empty_like(order)  # a segment's row among all buckets' rows
+        slot[order] = torch.arange(order.numel(), device=order.device)
+        rank = slot - (torch.cumsum(counts, 0) - counts)[bucket]  # its row in its bucket
         seg_bucket = bucket[seg]
         self.lin = base[seg_bucket] + rank[seg] * longest[seg_bucket] + pos
         self.steps, self.batch, self.num_seg = steps, batch, int(lengths.numel())
-        self.first_seg = seg.view(batch, steps)[:, 0]
-        self.order = order
+        self.first_slot = slot[seg.view(batch, steps)[:, 0]]  # each row's first segment
         self.buckets = [(c, n) for c, n in zip(*torch.stack([counts, longest]).tolist()) if c]
-        """``(segments, their longest length)`` of each non-empty bucket, in ``order``."""
+        """``(segments, their longest length)`` of each non-empty bucket, in slot order."""
 
     def run(self, gru: nn.GRU, x: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
         """GRU outputs ``(T, B, H)`` of inputs ``x (T, B, H)``; ``h0 (B, H)`` starts each row's
@@ -332,8 +331,7 @@ class _Segments:
         total = sum(c * n for c, n in self.buckets)
         padded = flat_x.new_zeros(total, flat_x.shape[-1]).index_copy(0, self.lin, flat_x)
         seg_h0 = flat_x.new_zeros(self.num_seg, h0.shape[-1])
-        seg_h0[self.first_seg] = h0
-        seg_h0 = seg_h0.index_select(0, self.order)
+        seg_h0[self.first_slot] = h0
         outs, at, row = [], 0, 0
         for count, length in self.buckets:
             # Plain padded batches (packing is ~7x slower in backward on CPU): the GRU is causal,
@@ -342,13 +340,8 @@ class _Segments:
             out, _ = gru(chunk, seg_h0[row : row + count].unsqueeze(0).contiguous())
             outs.append(out.transpose(0, 1).reshape(count * length, -1))
             at, row = at + count * length, row + count
-        out = _joined_rows(outs).index_select(0, self.lin)
+        out = _joined(outs, dim=0).index_select(0, self.lin)
         return out.view(self.batch, self.steps, -1).transpose(0, 1)
-
-
-def _joined_rows(parts: list[torch.Tensor]) -> torch.Tensor:
-    """``parts`` concatenated on the first axis; a single part as it is (no copy, no kernel)."""
-    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
 
 
 class RunningNorm(nn.Module):
