@@ -6,6 +6,10 @@ goes to a file or a pipe (``make train > log``, a cluster job), a live bar would
 at the very end, so it prints one plain line every ``every_s`` seconds instead, and one at the end::
 
     train 1.23M/10M env steps (12%), 12.3k steps/s, trial return -12.3, 0:01:40 elapsed, 0:11:53 left
+
+Time left is at the rate of the last ``window_s`` seconds, not of the whole run: a training run's
+rate changes as its agent learns (nav's trials fill with shorter episodes), and the average since
+the start would keep promising the early pace.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import IO
@@ -25,6 +30,7 @@ from rich.text import Text
 __all__ = ["ProgressReport", "format_count", "format_duration"]
 
 DEFAULT_EVERY_S = 30.0
+DEFAULT_WINDOW_S = 300.0
 
 
 def format_count(value: float, digits: int = 3) -> str:
@@ -56,7 +62,8 @@ class ProgressReport:
 
     ``metrics`` are the names :meth:`update` passes values for (shown as ``name value``, with
     ``_`` as a space). ``stream`` is where it goes (default stdout); ``every_s`` is the interval
-    of the plain lines when ``stream`` is not a terminal; ``clock`` is for tests.
+    of the plain lines when ``stream`` is not a terminal; ``window_s`` is how far back the rate
+    behind their time left looks; ``clock`` is for tests.
     """
 
     def __init__(
@@ -69,16 +76,19 @@ class ProgressReport:
         stream: IO[str] | None = None,
         completed: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        window_s: float = DEFAULT_WINDOW_S,
     ) -> None:
         self.label, self.total, self.metrics, self.unit = label, total, tuple(metrics), unit
-        self.every_s, self.clock = every_s, clock
+        self.every_s, self.window_s, self.clock = every_s, window_s, clock
         self.stream = stream or sys.stdout
-        self.completed, self.start_completed = completed, completed
+        self.completed = completed
         self.rate, self.values = math.nan, {k: math.nan for k in self.metrics}
         self.live = self.stream.isatty()
         self._bar: Progress | None = None
         self._started = self._last_line = clock()
         self._printed: int | None = None
+        # (time, completed) of each update back to the newest one at least window_s old.
+        self._samples: deque[tuple[float, int]] = deque([(self._started, completed)])
 
     # --- context -----------------------------------------------------------------------------
     def __enter__(self) -> ProgressReport:
@@ -104,6 +114,7 @@ class ProgressReport:
     def update(self, completed: int, rate: float, values: Mapping[str, float]) -> None:
         """``completed`` units done so far, at ``rate`` units/s, with the metrics' ``values``."""
         self.completed, self.rate = completed, rate
+        self._remember(completed)
         self.values.update({k: float(values[k]) for k in self.metrics if k in values})
         if self._bar is not None:
             self._bar.update(self._task, completed=completed, text=self._live_fields())
@@ -113,13 +124,26 @@ class ProgressReport:
     def line(self) -> str:
         """The plain progress line (what a log gets every ``every_s`` seconds)."""
         elapsed = self.clock() - self._started
-        done = self.completed - self.start_completed
-        left = max(0, self.total - self.completed) * elapsed / done if done > 0 else math.nan
+        remaining = max(0, self.total - self.completed)
+        left = remaining / self._recent_rate() if remaining else 0.0
         share = 100.0 * self.completed / self.total if self.total else 100.0
         return (
             f"{self.label} {self._counts()} ({share:.0f}%), {self._fields()}, "
             f"{format_duration(elapsed)} elapsed, {format_duration(left)} left"
         )
+
+    def _remember(self, completed: int) -> None:
+        now = self.clock()
+        self._samples.append((now, completed))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self.window_s:
+            self._samples.popleft()
+
+    def _recent_rate(self) -> float:
+        """Units/s since the newest update at least ``window_s`` old (or the start); NaN when
+        nothing was done in that time."""
+        (then, done_then), (now, done_now) = self._samples[0], self._samples[-1]
+        done, span = done_now - done_then, now - then
+        return done / span if done > 0 and span > 0 else math.nan
 
     # --- layout ------------------------------------------------------------------------------
     def _counts(self) -> str:

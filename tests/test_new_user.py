@@ -242,6 +242,17 @@ def test_progress_to_a_file_prints_plain_lines_every_interval() -> None:
     assert lines[-1].startswith("train 1k/1k env steps (100%)") and "0:00:00 left" in lines[-1]
 
 
+def test_progress_time_left_follows_the_recent_rate_when_the_rate_falls() -> None:
+    out, clock = io.StringIO(), _Clock()
+    with ProgressReport("train", 20_000, every_s=30, stream=out, clock=clock,
+                        window_s=100) as report:  # fmt: skip
+        for second in range(1, 301):  # 100 units/s for 100 s, then 10 units/s for 200 s
+            clock.now = float(second)
+            report.update(100 * min(second, 100) + 10 * max(0, second - 100), 0.0, {})
+        # 8,000 units left at the last 100 s's 10 units/s; the run's average would say 200 s
+        assert report.line().endswith("0:05:00 elapsed, 0:13:20 left")
+
+
 def test_progress_bar_at_80_columns_keeps_counts_rate_return_and_time_left(monkeypatch) -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
