@@ -27,6 +27,7 @@ AGENTS = {
     "RL², trained on 25 (γ 0.996)": ("rl2-mdp-n25-g0996", 25, ""),
     "RL², trained on 50": ("rl2-tabular-mdp-n50", 50, ""),
     "RL², trained on 75 (γ 0.998667)": ("rl2-mdp-n75", 75, ""),
+    "RL², trained on 100 (γ 0.999)": ("rl2-mdp-n100", 100, ""),
 }
 """Label: (results folder, the trial length it was trained on, the suffix of its evaluations on
 the seed-0 MDPs: the preset's agent was trained with seed 30000, so ``evaluate --seed 0``)."""
