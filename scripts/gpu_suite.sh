@@ -11,16 +11,6 @@
 # Needs the project's Python packages (a machine without internet can take gymnasium and
 # farama-notifications as wheels on PYTHONPATH).
 #
-#     bash scripts/gpu_suite.sh OUT_DIR tables
-#
-# runs instead the RL² table experiment still open (every cell of the RL² paper's Tables 1 and 2
-# has run on the CPU): Table 1's (n, k) = (100, 50) cell, still short of the paper, with a GRU of
-# 256 units instead of 128 and a learning rate of 3e-4, into runs/repro-bandit-n100-k50-h256,
-# resumed with --resume where its checkpoint exists (in runs/, or committed as
-# docs/results/<name>-partial): run the same command again on the next lease and it continues
-# where the last one stopped. The run evaluates itself on the 1000 held-out bandits of seed 0 at
-# the end (runs/<name>/eval/adaptation.json).
-#
 #     bash scripts/gpu_suite.sh OUT_DIR open
 #
 # runs the GPU checks that the MAML and sweep issues still lack: MAML's CUDA tests, one MAML
@@ -30,8 +20,8 @@
 # --gpus-per-trial 0.25 (total env steps/s of the four against the one), and the memory benchmark
 # (RSS and CUDA memory at 10% and 100% of a 10M-step nav run) on CUDA.
 set -uo pipefail
-if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# -eq 2 ] && [ "$2" != tables ] && [ "$2" != open ]; }; then
-  echo "usage: bash scripts/gpu_suite.sh OUT_DIR [tables|open] (the folder for the logs and JSON files)" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ] || { [ $# -eq 2 ] && [ "$2" != open ]; }; then
+  echo "usage: bash scripts/gpu_suite.sh OUT_DIR [open] (the folder for the logs and JSON files)" >&2
   exit 2
 fi
 out=$1
@@ -40,23 +30,6 @@ py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
 # the checkout's metarl for scripts/*.py too (they run with scripts/ on sys.path, not the root)
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-
-# train_or_resume NAME STEPS ARGS...: train runs/NAME for STEPS env steps with ARGS, or resume it
-# (from docs/results/NAME-partial, the snapshot a CPU session committed, on a fresh machine).
-train_or_resume() {
-  local name=$1 steps=$2 dir=runs/$1
-  shift 2
-  if [ ! -f "$dir/checkpoint.pt" ] && [ -f "docs/results/$name-partial/checkpoint.pt" ]; then
-    rm -rf "$dir" && mkdir -p runs && cp -r "docs/results/$name-partial" "$dir"
-  fi
-  if [ -f "$dir/checkpoint.pt" ]; then
-    $py -m metarl.train --resume "$dir" --steps "$steps" --device cuda
-  else
-    rm -rf "$dir"  # killed before its first checkpoint: nothing to keep
-    $py -m metarl.train --agent rl2 --steps "$steps" --seed 0 --eval-tasks 1000 --device cuda \
-      --out "$dir" "$@"
-  fi 2>&1 | tee -a "$out/$name.log"
-}
 
 if [ $# -eq 2 ] && [ "$2" = open ]; then
   # MAML: the CUDA tests, one meta-iteration of the paper's nav setting at meta-batch 20, 40 and
@@ -106,22 +79,6 @@ print(f"{len(trials)} trials at 0.25 GPU each: {four:,.0f} env steps/s together,
 PY
   $py scripts/bench_memory.py --steps 10000000 --json "$out/bench_memory_cuda.json" --markdown \
     2>&1 | tail -5 | tee "$out/bench_memory_cuda.log"
-  exit 0
-fi
-if [ $# -eq 2 ]; then
-  # a broken CUDA path would cost the whole lease: check it first (about 15 s)
-  if ! $py -m pytest -q -p no:cacheprovider tests/agents/test_rl2_cuda.py > "$out/tests_cuda.log" 2>&1
-  then
-    tail -5 "$out/tests_cuda.log"
-    echo "RL²'s CUDA tests fail (whole log: $out/tests_cuda.log): no table run started" >&2
-    exit 1
-  fi
-  # Table 1 (100, 50): the 128-unit GRU reached 83.2 (seed 0, 150M env steps) and 82.3 (seed 1,
-  # 100M; target 84.05); the same command with a GRU twice as wide, at a third of the learning rate
-  # (at 1e-3 its PPO steps were 9x larger in KL and it stalled at 71)
-  train_or_resume repro-bandit-n100-k50-h256 100000000 --env bandit --env-kwargs num_arms=50 \
-    --episodes-per-trial 100 --reward-scale 0.1 --hidden-size 256 --lr 3e-4
-  grep -h "held-out\|total return" "$out"/repro-*.log | tail -20
   exit 0
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
