@@ -49,6 +49,7 @@ import numpy as np
 from gymnasium import spaces
 
 from metarl.agents import seeding
+from metarl.baselines import chunked
 from metarl.config import ConfigError
 from metarl.envs import Task, make_env, make_family, resolve_env_id
 from metarl.evaluation import AdaptationCurve, build_curve
@@ -250,6 +251,7 @@ def train_and_evaluate(
     and the env steps actually trained at every point."""
     from stable_baselines3.common.vec_env import VecNormalize
 
+    chunked.silence(model)
     returns, trained = [], []
     for point in points:
         if point > model.num_timesteps:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -51,6 +53,23 @@ def test_chunks_of_whole_rollouts_train_exactly_as_one_learn(tmp_path: Path) -> 
     assert parts.num_timesteps == one.num_timesteps == 128
     assert same(weights(one), weights(parts))
     assert chunked.chunk_steps(parts, 20) == 32 and chunked.chunk_steps(parts, 33) == 64
+
+
+def test_training_leaves_no_sb3_log_folder_in_the_temp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SB3's default logger makes an empty SB3-<date> folder in the temp dir per learn call
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    model, state = nav_model()
+    model = chunked.learn(model, 64, tmp_path / "run", 32, state, 0, "t", 30.0)
+    job = SimpleNamespace(index=0, eval_episodes=1, deterministic=True)
+    returns, trained = scratch.train_and_evaluate(
+        model, [96, 128], make_env("nav", **KWARGS), 0, job, lambda *_: None
+    )
+    assert trained == [96, 128] and len(returns) == 2
+    assert not list(temp.glob("SB3-*"))
 
 
 def test_a_checkpoint_restores_weights_optimizer_steps_and_env_state(tmp_path: Path) -> None:
