@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from metarl.machine import cpu_name
 
 HAND = """
 import json, time, torch
@@ -77,7 +78,7 @@ def main() -> None:
     hand = by_hand(args.steps)
     runs = [runner(args.tasks, args.steps, args.workers, e) for e in args.eval_episodes]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    result = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+    result = {"machine": cpu_name(), "cpus": os.cpu_count(),
               "load_average_1min_at_end": load, "date": time.strftime("%Y-%m-%d"),
               "by_hand": hand, "runner": runs}  # fmt: skip
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -46,6 +46,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 from metarl.envs import family_tasks, make_vector_env, resolve_env_id
+from metarl.machine import cpu_name
 
 FAMILIES = ("bandit", "tabular-mdp", "nav")
 SIZES = (64, 1024, 4096)
@@ -281,7 +282,7 @@ def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     info: dict[str, Any] = {
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

@@ -39,6 +39,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 from metarl.envs import make_vector_env, resolve_env_id
+from metarl.machine import cpu_name
 
 FAMILIES = ("cheetah-vel", "cheetah-dir", "ant-dir", "ant-goal")
 KINDS = ("batched", "sync", "async")
@@ -130,14 +131,8 @@ def bench_one(name: str, n: int, steps: int, repeats: int, warmup: int) -> dict[
 
 def machine() -> dict[str, Any]:
     """CPU, core count, load average and package versions."""
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
-        pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import re
 import statistics
 import subprocess
@@ -36,6 +35,7 @@ import torch
 from metarl.agents import MAML, preset
 from metarl.config import ConfigError
 from metarl.envs import family_tasks
+from metarl.machine import describe
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "trpo-2nd": {},
@@ -123,8 +123,7 @@ def main() -> None:
     result = {
         "rows": rows, "peer_seconds_per_iteration": peer, "peer_command": args.peer,
         "peer_variant": args.peer_variant if peer is not None else None,
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")},
+        "machine": describe(),
     }  # fmt: skip
     Path(args.json).write_text(json.dumps(result, indent=1))
     print(markdown(rows, peer, args.peer_variant))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 from metarl import cli
 from metarl.agents import preset
 from metarl.heap import process_memory_mib
+from metarl.machine import cpu_name
 from metarl.runs import RunDir
 from metarl.train import check_setup, train
 
@@ -58,7 +58,7 @@ def measure(agent: str, env: str, steps: int, out: Path, threads: int) -> dict[s
         "rss_mib_at_10pct": early["rss_mib"], "rss_mib_at_100pct": late["rss_mib"],
         "ratio": late["rss_mib"] / early["rss_mib"], "wall_s": time.perf_counter() - start,
         "peak_rss_mib_at_10pct": early["peak_rss_mib"], "peak_rss_mib_at_100pct": late["peak_rss_mib"],
-        "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
+        "machine": cpu_name(), "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d"), "samples": samples,
     }  # fmt: skip
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from metarl.config import ConfigError, RL2Config
 from metarl.envs import family_tasks
 from metarl.envs.bandit import BanditEnv, BanditTask
 from metarl.evaluation import bootstrap_ci
+from metarl.machine import cpu_name
 
 
 class BanditTrialEnv(gym.Env):
@@ -212,7 +212,7 @@ def main() -> None:
         rows.append(run_sb3(args, train, test))
     task = f"bandit k={args.arms}, n={args.pulls}" if args.env == "bandit" else args.env
     print(f"{task}, {args.steps:,} env steps each, {args.test_tasks} held-out tasks, "
-          f"{platform.processor() or platform.machine()}, torch threads {args.threads}")  # fmt: skip
+          f"{cpu_name()}, torch threads {args.threads}")  # fmt: skip
     print(
         "| agent | device | parallel envs | env steps/s (whole training) | wall s | held-out return |"
     )

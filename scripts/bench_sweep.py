@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from metarl.machine import cpu_name
 
 
 def _timed(argv: list[str], log: Path) -> float:
@@ -66,7 +67,7 @@ def main() -> int:
                 "--max-concurrent", str(concurrent)]  # fmt: skip
         times[f"sweep_max_concurrent_{concurrent}"] = _timed(argv, work / f"sweep-{concurrent}.log")
     print(f"{len(seeds)} seeds x {args.steps} env steps of {args.agent} on {args.env}, "
-          f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})")  # fmt: skip
+          f"{os.cpu_count()} CPUs ({cpu_name()})")  # fmt: skip
     for name, seconds in times.items():
         print(f"{name:28s} {seconds:9.1f} s   {seconds / by_hand:5.2f}x by hand")
     if args.json:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 from metarl.baselines.classic import classic_curve
 from metarl.envs import family_tasks
 from metarl.evaluation import AdaptationCurve, bootstrap_ci, format_ci
+from metarl.machine import cpu_name
 
 SETTINGS = tuple((n, k) for n in (10, 100, 500) for k in (5, 10, 50))
 PAPER = {  # RL² paper (Duan et al. 2016), Table 1
@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if "command" in row["rl2"]:
             print(f"  RL² not run: {row['rl2']['command']}")
     wall = time.perf_counter() - t0
-    machine = platform.processor() or platform.machine()
+    machine = cpu_name()
     print(f"{args.tasks} held-out bandits per setting, seed {args.seed}; total {wall:.1f} s on "
           f"{machine}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
     if args.json:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 from metarl.baselines.classic import classic_curve
 from metarl.envs import family_tasks, make_family
 from metarl.evaluation import AdaptationCurve, bootstrap_ci, format_ci
+from metarl.machine import cpu_name
 
 EPISODES = (10, 25, 50, 75, 100)
 PAPER = {  # RL² paper (Duan et al. 2016), Table 2
@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         tuned = f"; tuned per n: {r['tuning']['best']}" if r["tuning"] else ""
         print(f"{name}: {r['wall_s']:.1f} s{tuned}; episodes 1-10: {means}")
     wall = time.perf_counter() - t0
-    machine = platform.processor() or platform.machine()
+    machine = cpu_name()
     print(f"{args.tasks} held-out MDPs, seed {args.seed}; total {wall:.1f} s on {machine}, "
           f"{time.strftime('%Y-%m-%d')}")  # fmt: skip
     if args.json:

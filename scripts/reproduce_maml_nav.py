@@ -24,19 +24,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from metarl import cli, evaluate, train
 from metarl.agents import preset
 from metarl.evaluation import AdaptationCurve, bootstrap_ci, format_ci
+from metarl.machine import describe
 from metarl.runs import RunDir
 
 # The paper's numbers behind Figs. 4-5, read from the result files released with its code.
@@ -224,9 +222,7 @@ def reproduce(args: argparse.Namespace, extra: list[str] | None = None) -> dict[
     """Train both agents on ``args.env`` and write and print the report."""
     curves = {a: train_agent(a, args, extra or []) for a in ("maml", "pretrained")}
     result = report(curves["maml"], curves["pretrained"], args.env)
-    result["machine"] = {"platform": platform.platform(), "processor": platform.processor(),
-                         "torch": torch.__version__, "threads": args.threads,
-                         "date": time.strftime("%Y-%m-%d")}  # fmt: skip
+    result["machine"] = {**describe(), "threads": args.threads}
     out = Path(args.out or f"docs/reproduce_maml_{args.env}.json")
     out.write_text(json.dumps(result, indent=1))
     print(markdown(result))

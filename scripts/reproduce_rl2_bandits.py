@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import torch
 
 from metarl import cli, train
 from metarl.evaluation import AdaptationCurve, bootstrap_ci, format_ci
+from metarl.machine import cpu_name
 from metarl.runs import RunDir
 
 # The paper's RL² minus 1 %, as docs/BENCHMARKS.md states them (the first three rounded to one
@@ -97,7 +97,7 @@ def main() -> None:
                      "target": TARGETS.get((n, k)), "paper_rl2": classic_bandits.PAPER[(n, k)]["rl2"],
                      "classic": classic, **info})  # fmt: skip
     print(f"mean total reward over {args.tasks} held-out bandits (seed {args.seed}), "
-          f"{platform.machine()}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
+          f"{cpu_name()}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
     names = [classic_bandits.COLUMNS[c] for c in SHOWN]
     print(
         "| n, k | "

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import time
 from pathlib import Path
 
 from metarl.evaluation import AdaptationCurve
+from metarl.machine import cpu_name
 from metarl.runs import RunDir
 
 FAMILIES = {
@@ -157,7 +157,7 @@ def main() -> None:
                 evaluate_deterministic(out)
             if (out / "eval" / "adaptation.json").exists():
                 rows.append(result(out, name, before))
-    print(f"{args.agent} bare defaults, held-out normalized score (95% CI), {platform.machine()}, "
+    print(f"{args.agent} bare defaults, held-out normalized score (95% CI), {cpu_name()}, "
           f"{time.strftime('%Y-%m-%d')}")  # fmt: skip
     print(table(rows))
     Path(args.json).write_text(
