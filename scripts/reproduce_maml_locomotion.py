@@ -18,22 +18,25 @@ from collections.abc import Sequence
 
 import reproduce_maml_nav as nav  # scripts/ is on sys.path when run as a script
 
+from metarl.config import ConfigError
+
 FAMILIES = ("cheetah-vel", "cheetah-dir", "ant-dir")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: the paired report of each family of ``--envs`` in turn."""
-    p = nav.parser("cheetah-vel")
+    p = nav.parser(None, __doc__.split("\n")[0])
     p.add_argument("--envs", default=",".join(FAMILIES),
                    help=f"comma-separated families (default {','.join(FAMILIES)})")  # fmt: skip
     args = p.parse_args(argv)
-    for env in args.envs.split(","):
-        nav.reproduce(_with_env(args, env))
+    families = args.envs.split(",")
+    if args.out and len(families) > 1:
+        raise ConfigError(f"--out names one JSON but --envs names {len(families)} families: "
+                          "give one family in --envs, or drop --out (each family writes "
+                          "docs/reproduce_maml_ENV.json)")  # fmt: skip
+    for env in families:
+        nav.reproduce(argparse.Namespace(**{**vars(args), "env": env}))
     return 0
-
-
-def _with_env(args: argparse.Namespace, env: str) -> argparse.Namespace:
-    return argparse.Namespace(**{**vars(args), "env": env, "out": None})
 
 
 if __name__ == "__main__":  # user errors (a corrupt checkpoint ...) as one line, exit 2

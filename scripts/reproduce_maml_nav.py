@@ -199,10 +199,13 @@ def _ci(s: dict[str, float] | None, signed: bool = False) -> str:
     return ("+" + text) if signed and not text.startswith("-") else text
 
 
-def parser(env: str = "nav") -> argparse.ArgumentParser:
-    """The command line of the reproduction scripts."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--env", default=env, help=f"task family (default {env})")
+def parser(env: str | None = "nav", description: str | None = None) -> argparse.ArgumentParser:
+    """The command line of the reproduction scripts: ``--env`` (default ``env``) unless ``env``
+    is None (a script that takes its families otherwise); ``description`` is the ``--help``
+    heading (default this script's)."""
+    p = argparse.ArgumentParser(description=description or __doc__.split("\n")[0])
+    if env is not None:
+        p.add_argument("--env", default=env, help=f"task family (default {env})")
     p.add_argument("--seed", type=int, default=0, help="seed of both runs (default 0)")
     p.add_argument("--steps", type=int, default=0,
                    help="meta-training env steps of each run (default: the preset's)")  # fmt: skip

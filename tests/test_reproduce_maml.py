@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,22 @@ def test_a_corrupt_checkpoint_is_one_line_and_exit_2(tmp_path: Path) -> None:
                               capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
         assert done.returncode == 2, done.stderr
         assert "checkpoint.pt is corrupt" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_locomotion_writes_out_for_one_family_and_refuses_it_for_several(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for agent in ("maml", "pretrained"):
+        assert (
+            tiny_train(runs / f"{agent}-nav-0", agent, "nav", 20, "--env-kwargs", "horizon=5") == 0
+        )
+    script = str(ROOT / "scripts" / "reproduce_maml_locomotion.py")
+    common = [sys.executable, script, "--runs", str(runs), "--report-only", "--device", "cpu"]
+    out = tmp_path / "report.json"
+    several = subprocess.run([*common, "--envs", "nav,nav", "--out", str(out)],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert several.returncode == 2 and len(several.stderr.splitlines()) == 1
+    assert "--out" in several.stderr and not out.exists()
+    one = subprocess.run([*common, "--envs", "nav", "--out", str(out)],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    assert json.loads(out.read_text())["env"] == "nav"
