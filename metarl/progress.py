@@ -32,20 +32,18 @@ from metarl.evaluation import Table, markdown_table, save_png, text_table
 from metarl.progressbar import format_count
 from metarl.runs import METRICS, RunError, other_run_message
 
-__all__ = ["load_metrics", "main", "parse_steps", "progress_table", "value_at"]
+__all__ = ["load_metrics", "main", "parse_steps", "progress_table", "return_columns", "value_at"]
 
 DEFAULT_OUT = "progress.png"
 RETURN_COLUMNS = ("trial_return", "post_return", "return")
 """The training returns the agents log: RL²'s trial, MAML's post-update, pretrained's episode."""
 
 
-def _shared_return(runs: Sequence[dict[str, np.ndarray]]) -> str:
-    """The first of :data:`RETURN_COLUMNS` that every run logs (RL² and MAML runs share none:
-    then the first run's, and the column check names what the others have)."""
-    for column in RETURN_COLUMNS:
-        if all(column in metrics for metrics in runs):
-            return column
-    return next((c for c in RETURN_COLUMNS if c in runs[0]), RETURN_COLUMNS[0])
+def return_columns(runs: Sequence[dict[str, np.ndarray]]) -> list[str]:
+    """Each run's training return, the first of :data:`RETURN_COLUMNS` it logs, so that a MAML
+    run (post_return) and its pretrained comparison (return) are drawn together; a run that
+    logs none gets the first name, and the column check then lists what it has."""
+    return [next((c for c in RETURN_COLUMNS if c in m), RETURN_COLUMNS[0]) for m in runs]
 
 
 def load_metrics(arg: str) -> dict[str, np.ndarray]:
@@ -109,18 +107,18 @@ def _decimals(values: Sequence[float]) -> int:
 def progress_table(
     runs: Sequence[dict[str, np.ndarray]],
     labels: Sequence[str],
-    column: str,
+    column: str | Sequence[str],
     marks: Sequence[int],
     window: int,
     table: Table = text_table,
 ) -> str:
-    """One row per run: ``column`` at each env-step mark and at the last iteration, laid out by
-    ``table``."""
+    """One row per run: ``column`` (one name, or one per run) at each env-step mark and at the
+    last iteration, laid out by ``table``."""
     header = ["run", "env steps", *(f"@{_fmt_steps(m)}" for m in marks), "last"]
     values = []
-    for metrics in runs:
-        at = [value_at(metrics, column, m, window) for m in marks]
-        values.append([*at, value_at(metrics, column, int(metrics["env_steps"][-1]), window)])
+    for metrics, name in zip(runs, _per_run(column, runs), strict=True):
+        at = [value_at(metrics, name, m, window) for m in marks]
+        values.append([*at, value_at(metrics, name, int(metrics["env_steps"][-1]), window)])
     digits = _decimals([v for row in values for v in row])
     rows = [header]
     for metrics, label, row in zip(runs, labels, values):
@@ -132,32 +130,40 @@ def progress_table(
 def plot_progress(
     runs: Sequence[dict[str, np.ndarray]],
     labels: Sequence[str],
-    column: str,
+    column: str | Sequence[str],
     window: int,
     path: str,
 ) -> Path:
-    """``column`` against env steps, raw (faint) and its moving average over ``window``
-    iterations, one colour per run, in one PNG at ``path`` (atomic write)."""
+    """``column`` (one name, or one per run) against env steps, raw (faint) and its moving
+    average over ``window`` iterations, one colour per run, in one PNG at ``path`` (atomic
+    write)."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
+    columns = _per_run(column, runs)
+    name = columns[0] if len(set(columns)) == 1 else "training return"
     fig = Figure(figsize=(7.2, 4.4), layout="constrained")
     ax = fig.subplots()
-    for i, (metrics, label) in enumerate(zip(runs, labels)):
-        x, y = metrics["env_steps"], metrics[column]
+    for i, (metrics, label, run_column) in enumerate(zip(runs, labels, columns, strict=True)):
+        x, y = metrics["env_steps"], metrics[run_column]
         smooth = np.convolve(y, np.ones(window), "valid") / window if len(y) >= window else y
         ax.plot(x, y, color=f"C{i}", alpha=0.25, lw=0.8)
         ax.plot(x[len(x) - len(smooth) :], smooth, color=f"C{i}", lw=1.8, label=label)
-    ax.set_title(f"training progress: {column}")
+    ax.set_title(f"training progress: {name}")
     ax.set_xlabel("env steps of training")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _fmt_steps(v)))
-    ax.set_ylabel(f"{column} (moving mean of {window} iterations)")
+    ax.set_ylabel(f"{name} (moving mean of {window} iterations)")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_png(fig, out)
     return out
+
+
+def _per_run(column: str | Sequence[str], runs: Sequence[object]) -> list[str]:
+    """``column`` as one name per run."""
+    return [column] * len(runs) if isinstance(column, str) else list(column)
 
 
 def _default_marks(runs: Sequence[dict[str, np.ndarray]]) -> list[int]:
@@ -180,9 +186,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("runs", nargs="+", metavar="RUN", help="a run directory or a metrics.csv")
     p.add_argument("--column", default=None,
-                   help="the metrics.csv column to compare (default: the training return every "
-                   f"run has, the first of {', '.join(RETURN_COLUMNS)}; e.g. entropy, "
-                   "value_loss, kl, sps)")  # fmt: skip
+                   help="the metrics.csv column to compare (default: each run's training "
+                   f"return, the first of {', '.join(RETURN_COLUMNS)} it logs, named beside "
+                   "the run where they differ; e.g. entropy, value_loss, kl, sps)")  # fmt: skip
     p.add_argument("--at", nargs="+", default=None, metavar="STEPS",
                    help="env-step marks of the table, e.g. 3M 6M 12M (default: quarters of the "
                    "shortest run, so that every run has a value at every mark)")  # fmt: skip
@@ -219,15 +225,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise RunError(f"--labels names {len(labels)} runs, but {len(args.runs)} RUNs given")
     replaces = cli.check_png(args.out, args.force)
     runs = [load_metrics(a) for a in args.runs]
-    args.column = args.column or _shared_return(runs)
-    for arg, metrics in zip(args.runs, runs):
-        if args.column not in metrics:
-            raise RunError(f"{arg} has no column {args.column!r}: use one of {', '.join(metrics)}")
+    columns = [args.column] * len(runs) if args.column else return_columns(runs)
+    for arg, metrics, column in zip(args.runs, runs, columns):
+        if column not in metrics:
+            raise RunError(f"{arg} has no column {column!r}: use one of {', '.join(metrics)}")
+    if len(set(columns)) > 1:  # say which return each run's row and line show
+        labels = [f"{label} ({column})" for label, column in zip(labels, columns)]
     marks = [parse_steps(a) for a in args.at] if args.at else _default_marks(runs)
     table = markdown_table if args.markdown else text_table
-    print(progress_table(runs, labels, args.column, marks, args.window, table))
+    print(progress_table(runs, labels, columns, marks, args.window, table))
     cli.write_plot(
-        lambda: plot_progress(runs, labels, args.column, args.window, args.out),
+        lambda: plot_progress(runs, labels, columns, args.window, args.out),
         args.out,
         replaces,
         sys.stderr if args.markdown else None,  # stdout holds only the Markdown

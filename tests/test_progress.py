@@ -13,13 +13,16 @@ from tests.test_evaluation import PNG_MAGIC
 from tests.test_train import run_cli, tiny_train
 
 
-def write_run(root: Path, name: str, iterations: int, per_iteration: int = 100) -> Path:
-    """A run folder whose metrics.csv has trial_return = iteration and entropy = 1 / iteration."""
+def write_run(
+    root: Path, name: str, iterations: int, per_iteration: int = 100, returns: str = "trial_return"
+) -> Path:
+    """A run folder whose metrics.csv has ``returns`` (RL²'s trial_return unless given) =
+    iteration and entropy = 1 / iteration."""
     run = root / name
     run.mkdir()
     log = MetricsLog(run / "metrics.csv")
     for i in range(1, iterations + 1):
-        log.append({"iteration": i, "env_steps": i * per_iteration, "trial_return": float(i),
+        log.append({"iteration": i, "env_steps": i * per_iteration, returns: float(i),
                     "entropy": 1.0 / i})  # fmt: skip
     return run
 
@@ -66,6 +69,23 @@ def test_markdown_table_and_nothing_else_on_stdout(tmp_path: Path, capsys) -> No
         "| long | 1k | 4.50 | 19.50 | 19.50 |",
     ]
     assert f"plot: {out}" in captured.err
+
+
+def test_maml_and_pretrained_runs_compare_each_by_its_own_training_return(
+    tmp_path: Path, capsys
+) -> None:
+    maml = write_run(tmp_path, "maml", 4, returns="post_return")
+    pretrained = write_run(tmp_path, "pretrained", 8, 50, returns="return")
+    out = tmp_path / "p.png"
+    argv = [str(maml), str(pretrained), "--at", "200", "--window", "1", "--out", str(out)]
+    assert run_cli(progress, argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split() == ["maml", "(post_return)", "400", "2.000", "4.000"]
+    assert lines[3].split() == ["pretrained", "(return)", "400", "4.000", "8.000"]
+    assert out.read_bytes().startswith(PNG_MAGIC)
+    same = [str(maml), str(write_run(tmp_path, "maml2", 2, returns="post_return"))]
+    assert run_cli(progress, [*same, "--out", str(out)]) == 0
+    assert "(post_return)" not in capsys.readouterr().out  # one column: the plain names
 
 
 def test_another_column_and_the_default_marks(tmp_path: Path, capsys) -> None:

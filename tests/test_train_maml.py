@@ -156,4 +156,4 @@ def test_progress_shows_the_post_update_return_of_a_maml_run(tmp_path: Path, cap
     capsys.readouterr()
     assert run_cli(progress, [str(run), "--out", str(tmp_path / "p.png")]) == 0
     assert "m " in capsys.readouterr().out and (tmp_path / "p.png").exists()
-    assert progress._shared_return([progress.load_metrics(str(run))]) == "post_return"
+    assert progress.return_columns([progress.load_metrics(str(run))]) == ["post_return"]
