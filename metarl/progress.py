@@ -107,18 +107,18 @@ def _decimals(values: Sequence[float]) -> int:
 def progress_table(
     runs: Sequence[dict[str, np.ndarray]],
     labels: Sequence[str],
-    column: str | Sequence[str],
+    columns: Sequence[str],
     marks: Sequence[int],
     window: int,
     table: Table = text_table,
 ) -> str:
-    """One row per run: ``column`` (one name, or one per run) at each env-step mark and at the
-    last iteration, laid out by ``table``."""
+    """One row per run: its column of ``columns`` at each env-step mark and at the last
+    iteration, laid out by ``table``."""
     header = ["run", "env steps", *(f"@{_fmt_steps(m)}" for m in marks), "last"]
     values = []
-    for metrics, name in zip(runs, _per_run(column, runs), strict=True):
-        at = [value_at(metrics, name, m, window) for m in marks]
-        values.append([*at, value_at(metrics, name, int(metrics["env_steps"][-1]), window)])
+    for metrics, column in zip(runs, columns, strict=True):
+        at = [value_at(metrics, column, m, window) for m in marks]
+        values.append([*at, value_at(metrics, column, int(metrics["env_steps"][-1]), window)])
     digits = _decimals([v for row in values for v in row])
     rows = [header]
     for metrics, label, row in zip(runs, labels, values):
@@ -130,22 +130,20 @@ def progress_table(
 def plot_progress(
     runs: Sequence[dict[str, np.ndarray]],
     labels: Sequence[str],
-    column: str | Sequence[str],
+    columns: Sequence[str],
     window: int,
     path: str,
 ) -> Path:
-    """``column`` (one name, or one per run) against env steps, raw (faint) and its moving
-    average over ``window`` iterations, one colour per run, in one PNG at ``path`` (atomic
-    write)."""
+    """Each run's column of ``columns`` against env steps, raw (faint) and its moving average
+    over ``window`` iterations, one colour per run, in one PNG at ``path`` (atomic write)."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    columns = _per_run(column, runs)
     name = columns[0] if len(set(columns)) == 1 else "training return"
     fig = Figure(figsize=(7.2, 4.4), layout="constrained")
     ax = fig.subplots()
-    for i, (metrics, label, run_column) in enumerate(zip(runs, labels, columns, strict=True)):
-        x, y = metrics["env_steps"], metrics[run_column]
+    for i, (metrics, label, column) in enumerate(zip(runs, labels, columns, strict=True)):
+        x, y = metrics["env_steps"], metrics[column]
         smooth = np.convolve(y, np.ones(window), "valid") / window if len(y) >= window else y
         ax.plot(x, y, color=f"C{i}", alpha=0.25, lw=0.8)
         ax.plot(x[len(x) - len(smooth) :], smooth, color=f"C{i}", lw=1.8, label=label)
@@ -159,11 +157,6 @@ def plot_progress(
     out.parent.mkdir(parents=True, exist_ok=True)
     save_png(fig, out)
     return out
-
-
-def _per_run(column: str | Sequence[str], runs: Sequence[object]) -> list[str]:
-    """``column`` as one name per run."""
-    return [column] * len(runs) if isinstance(column, str) else list(column)
 
 
 def _default_marks(runs: Sequence[dict[str, np.ndarray]]) -> list[int]:

@@ -92,14 +92,13 @@ def load_checkpoint(path: Path, model: Any, env_state: EnvState, seed: int) -> A
     return loaded
 
 
-def silence(model: Any) -> Any:
-    """Give ``model`` a logger that writes nothing, and return it. Without one, every SB3
+def silence(model: Any) -> None:
+    """Give ``model`` a logger that writes nothing. Without one, every SB3
     ``learn`` call configures SB3's default logger, which creates an empty ``SB3-<date>``
     folder in the system's temp directory each time (one per task and point of a curve)."""
     from stable_baselines3.common.logger import Logger
 
     model.set_logger(Logger(folder=None, output_formats=[]))
-    return model
 
 
 def learn(
