@@ -33,7 +33,6 @@ import datetime
 import functools
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -46,7 +45,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 from metarl.envs import family_tasks, make_vector_env, resolve_env_id
-from metarl.machine import cpu_name
+from metarl.machine import describe
 
 FAMILIES = ("bandit", "tabular-mdp", "nav")
 SIZES = (64, 1024, 4096)
@@ -279,17 +278,13 @@ def target_check(table: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
+    """What the numbers were measured on: :func:`metarl.machine.describe` and the packages and
+    torch threads that matter here."""
     info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "processor": cpu_name(),
-        "cpu_count": os.cpu_count(),
+        **describe(),
         "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
         "gymnasium": gym.__version__,
         "numpy": np.__version__,
-        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
     }
     if hasattr(os, "getloadavg"):
         info["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]

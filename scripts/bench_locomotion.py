@@ -25,7 +25,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -39,7 +38,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 from metarl.envs import make_vector_env, resolve_env_id
-from metarl.machine import cpu_name
+from metarl.machine import describe
 
 FAMILIES = ("cheetah-vel", "cheetah-dir", "ant-dir", "ant-goal")
 KINDS = ("batched", "sync", "async")
@@ -130,15 +129,11 @@ def bench_one(name: str, n: int, steps: int, repeats: int, warmup: int) -> dict[
 
 
 def machine() -> dict[str, Any]:
-    """CPU, core count, load average and package versions."""
+    """:func:`metarl.machine.describe` and the simulation packages' versions."""
     return {
-        "cpu": cpu_name(),
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
+        **describe(),
         "mujoco": mujoco.__version__,
         "gymnasium": gym.__version__,
-        "torch": torch.__version__,
         "numpy": np.__version__,
     }
 
