@@ -386,7 +386,7 @@ def build_parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(
         prog="python -m metarl.aggregate",
         description="Aggregate a sweep's finished trials over seeds × held-out tasks (mean and "
-        "IQM with stratified bootstrap 95%% intervals) into SWEEP_DIR/summary/.",
+        "IQM with stratified bootstrap 95% intervals) into SWEEP_DIR/summary/.",
     )
     p.add_argument("sweep_dir", help="a directory written by python -m metarl.sweep")
     return p

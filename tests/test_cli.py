@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from metarl import cli
 from tests.test_progress import write_run
@@ -27,3 +30,29 @@ def test_run_main_returns_141_where_stdout_has_no_file(capsys) -> None:
         raise BrokenPipeError
 
     assert cli.run_main(main, None) == cli.BROKEN_PIPE_STATUS
+
+
+HELP = [
+    ("metarl.train", ["--agent", "rl2", "--help"]),
+    ("metarl.train", ["--agent", "maml", "--help"]),
+    ("metarl.train", ["--agent", "pretrained", "--help"]),
+    ("metarl.evaluate", ["--help"]),
+    ("metarl.compare", ["--help"]),
+    ("metarl.progress", ["--help"]),
+    ("metarl.aggregate", ["--help"]),
+    ("metarl.sweep", ["--help"]),
+    ("metarl.baselines.__main__", ["--help"]),
+]
+
+
+@pytest.mark.parametrize(("module", "argv"), HELP, ids=[f"{m} {' '.join(a)}" for m, a in HELP])
+def test_help_prints_no_argparse_escapes(module: str, argv: list[str], capsys) -> None:
+    # argparse %-formats argument help but not a description without %(prog): a "%%" written
+    # for the one reaches the reader of the other as "%%"
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ")
+    assert "%%" not in out and "%(" not in out
