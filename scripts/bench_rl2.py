@@ -137,11 +137,14 @@ def run_sb3(args: argparse.Namespace, train: list, test: list) -> dict[str, Any]
     from sb3_contrib import RecurrentPPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
+    from metarl.baselines.chunked import silence
+
     def make() -> gym.Env:
         return BanditTrialEnv(train, args.arms, args.pulls)
 
     vec = DummyVecEnv([make] * args.sb3_envs)
     model = RecurrentPPO("MlpLstmPolicy", vec, seed=args.seed, device="cpu", verbose=0)
+    silence(model)  # no empty SB3-<date> folder in the temp dir
     start = time.perf_counter()
     model.learn(total_timesteps=args.steps)
     wall = time.perf_counter() - start
