@@ -86,7 +86,7 @@ class Learner:
     name: str
 
     @property
-    def cli(self) -> str:
+    def module(self) -> str:
         """The module whose flags the trials take."""
         return "metarl.train" if self.flag == "agent" else "metarl.baselines"
 
@@ -217,7 +217,9 @@ def _grid(items: Sequence[str], learner: Learner) -> list[tuple[str, list[str]]]
             raise ConfigError(f"--grid takes KEY=V1,V2 (e.g. lr=1e-3,3e-4), got {item!r}")
         if flag in ("--seed", "--env", "--env-kwargs", *OWN_FLAGS) or flag not in flags:
             why = "use --seeds" if flag == "--seed" else f"not a config flag of {whose}"
-            raise ConfigError(f"--grid {key}: {why} (see python -m {learner.cli} {whose} --help)")
+            raise ConfigError(
+                f"--grid {key}: {why} (see python -m {learner.module} {whose} --help)"
+            )
         if flag in (f for f, _ in out):
             raise ConfigError(
                 f"--grid names {key} twice: give all its values once, comma-separated"
