@@ -126,7 +126,8 @@ class RL2Config(RunConfig):
     """Gradient norm clip."""
     init_log_std: float = -1.0
     """Initial log std of the Gaussian policy for Box actions, in units of the action range's
-    half-width (-1: std 0.37; the built-in presets keep 0, std 1). Discrete actions ignore it."""
+    half-width (-1: std 0.37; the built-in presets keep 0, std 1, except ant-dir's -1, on which
+    the ant stays upright). Discrete actions ignore it."""
     reward_scale: float = 1.0
     """Rewards are multiplied by this for learning (reported returns are unscaled); with
     --reward-norm the running scale divides it out again."""
@@ -332,7 +333,7 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
     ("rl2", "ant-dir"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
         eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
-        init_log_std=0.0,
+        init_log_std=-1.0,  # with std 1 the ant keeps falling (docs/BENCHMARKS.md, RL² on ant-dir)
     ),
     ("rl2", "ant-goal"): dict(
         episodes_per_trial=2, num_envs=64, steps=5_000_000, normalize_obs=True, reward_scale=0.1,
