@@ -126,8 +126,8 @@ class RL2Config(RunConfig):
     """Gradient norm clip."""
     init_log_std: float = -1.0
     """Initial log std of the Gaussian policy for Box actions, in units of the action range's
-    half-width (-1: std 0.37; the built-in presets keep 0, std 1, except ant-dir's -1, on which
-    the ant stays upright). Discrete actions ignore it."""
+    half-width (-1: std 0.37; the built-in presets keep 0, std 1, except ant-dir's, where that
+    much noise keeps the ant falling). Discrete actions ignore it."""
     reward_scale: float = 1.0
     """Rewards are multiplied by this for learning (reported returns are unscaled); with
     --reward-norm the running scale divides it out again."""

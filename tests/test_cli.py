@@ -1,4 +1,5 @@
-"""``metarl.cli``: how every command ends when the reader of its output goes away."""
+"""``metarl.cli``: how every command ends when the reader of its output goes away, and what
+every command's ``--help`` prints."""
 
 from __future__ import annotations
 
