@@ -43,6 +43,7 @@ HELP = [
     ("metarl.aggregate", ["--help"]),
     ("metarl.sweep", ["--help"]),
     ("metarl.baselines.__main__", ["--help"]),
+    ("metarl.envs.__main__", ["--help"]),
 ]
 
 
