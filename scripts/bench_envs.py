@@ -32,7 +32,6 @@ import dataclasses
 import datetime
 import functools
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -278,16 +277,14 @@ def target_check(table: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def machine() -> dict[str, Any]:
-    """What the numbers were measured on: :func:`metarl.machine.describe` and the packages and
-    torch threads that matter here."""
+    """What the numbers were measured on: :func:`metarl.machine.describe` (which has the load
+    average at the start) and the packages and torch threads that matter here."""
     info: dict[str, Any] = {
         **describe(),
         "torch_threads": torch.get_num_threads(),
         "gymnasium": gym.__version__,
         "numpy": np.__version__,
     }
-    if hasattr(os, "getloadavg"):
-        info["load_average_at_start"] = [round(x, 2) for x in os.getloadavg()]
     return info
 
 
