@@ -22,7 +22,10 @@ from the run directories what is left (``eval/adaptation.json``: done; ``checkpo
 baseline's finished held-out tasks in ``tasks/``: go on from it; only ``config.json``: start
 again) and submits only those trials. At the end ``DIR/summary/`` holds the aggregates over
 seeds × held-out tasks (:mod:`metarl.aggregate`). Tune's own files go to ``DIR/ray/``. A failed
-trial is reported with its error and the others go on; the exit status is then 1.
+trial is reported with its error and the others go on; the exit status is then 1. The first
+Ctrl-C or SIGTERM (what a cluster scheduler sends) stops the running trials, which keep what
+they saved (the last checkpoint, ``--checkpoint-every``; a baseline's finished tasks), prints the summary of the finished ones and the
+``--resume`` command, and exits with 130 or 143; a second one stops at once.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import json
 import logging
 import os
 import re
+import signal
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -456,10 +461,64 @@ def _start_ray(address: str | None) -> bool:
     return True
 
 
+STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+"""The signals that stop a sweep gracefully, and how its messages name them."""
+TUNE_SIGINT = "TUNE_DISABLE_SIGINT_HANDLER"
+TUNE_LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis")
+"""Tune's loggers whose warnings on a stop (Tuner.restore, metrics of trials never started)
+point at Tune's own resume, not the sweep's."""
+
+
+class GracefulStop:
+    """While Tune runs the trials, the first Ctrl-C or SIGTERM asks Tune to stop: the running
+    trials end, keeping what they saved, and :attr:`received` names the signal so the
+    sweep can say how to go on. A second one stops at once (``KeyboardInterrupt``). Tune alone
+    would take only Ctrl-C, and Ray's SIGTERM handler ends the process without a word; this hands
+    both to the stop Tune listens for on SIGUSR1. Outside the main thread it does nothing."""
+
+    def __init__(self, resume: str) -> None:
+        self.resume = resume
+        self.received: str | None = None
+        self._previous: dict[int, Any] = {}
+        self._env: str | None = None
+        self._levels: dict[str, int] = {}
+
+    def __enter__(self) -> GracefulStop:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
+        self._env = os.environ.get(TUNE_SIGINT)
+        os.environ[TUNE_SIGINT] = "1"  # Tune leaves Ctrl-C to this handler
+        for name in TUNE_LOGGERS:
+            self._levels[name] = logging.getLogger(name).level
+            logging.getLogger(name).setLevel(logging.ERROR)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        if self._env is None:
+            os.environ.pop(TUNE_SIGINT, None)
+        else:
+            os.environ[TUNE_SIGINT] = self._env
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        tune_stop = signal.getsignal(signal.SIGUSR1) if hasattr(signal, "SIGUSR1") else None
+        if self.received is not None or not callable(tune_stop):
+            raise cli.SigTerm if signum == signal.SIGTERM else KeyboardInterrupt
+        self.received = STOP_SIGNALS[signal.Signals(signum)]
+        print(f"sweep: stopping ({self.received}): the running trials end now, keeping what "
+              f"they saved; go on later with `{self.resume}`; press Ctrl-C again to stop at "
+              "once", flush=True)  # fmt: skip
+        tune_stop(signal.SIGUSR1, frame)
+
+
 def _submit(
     trials: list[Trial], saved: dict[str, Any], out: Path, log_every: float
-) -> dict[str, str]:
-    """Run ``trials`` on Tune; the failed ones' names → their error lines."""
+) -> tuple[dict[str, str], str | None]:
+    """Run ``trials`` on Tune; the failed ones' names → their error lines, and the signal that
+    stopped the sweep early (``"Ctrl-C"``, ``"SIGTERM"``) or None."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then prints nothing of Tune's
     import ray
     from ray import tune
@@ -489,14 +548,20 @@ def _submit(
             name=name, storage_path=str((out / "ray").resolve()), verbose=0, callbacks=[progress]
         ),
     )
-    results = tuner.fit()
+    with GracefulStop(resume_command(out)) as stop:
+        results = tuner.fit()
     failed = {}
     for result in results:
         if result.error is not None:
             lines = [x for x in str(result.error).splitlines() if x.strip()]
             text = lines[-1].strip() if lines else type(result.error).__name__
             failed[result.config["trial"]["name"]] = re.sub(r"^(\w+\.)+(?=\w+: )", "", text)
-    return failed
+    return failed, stop.received
+
+
+def resume_command(out: Path) -> str:
+    """The command that goes on with the sweep in ``out``."""
+    return f"python -m metarl.sweep --resume {out}"
 
 
 def check_new_out(out: Path) -> None:
@@ -540,10 +605,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"sweep: {len(trials)} trials ({len(trials) - len(left)} done, {resumed} to go on "
           f"from a checkpoint, {len(left) - resumed} to start) -> {out}")  # fmt: skip
     failed: dict[str, str] = {}
+    stopped: str | None = None
     if left:
         started = _start_ray(saved["address"])
         try:
-            failed = _submit(left, saved, out, log_every)
+            failed, stopped = _submit(left, saved, out, log_every)
         finally:
             if started:
                 import ray
@@ -557,9 +623,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, error in failed.items():
         print(f"sweep: trial {name} failed: {error}")
     unfinished = [t.name for t in left if trial_status(t.path) != "done"]
+    if stopped:
+        stop = cli.Terminated if stopped == "SIGTERM" else cli.Interrupted
+        raise stop(f"sweep stopped ({stopped}) with {len(unfinished)} of {len(trials)} trials "
+                   f"unfinished: `{resume_command(out)}` goes on from what each saved (its "
+                   "last checkpoint, or a baseline's finished held-out tasks; a trial with "
+                   "neither starts again)")  # fmt: skip
     if unfinished:
         print(f"sweep: {len(unfinished)} of {len(trials)} trials unfinished ({len(failed)} "
-              f"failed); fix the cause, then `python -m metarl.sweep --resume {out}` runs only "
+              f"failed); fix the cause, then `{resume_command(out)}` runs only "
               "the unfinished ones")  # fmt: skip
         return 1
     return 0

@@ -9,14 +9,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -233,6 +236,74 @@ def test_baseline_sweep_bad_input(tmp_path: Path, capsys, argv: list, words: str
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and len(err.splitlines()) == 1 and words in err, err
     assert not (tmp_path / "s").exists()
+
+
+def _lines_of(stream: Any) -> queue.Queue[str | None]:
+    """A queue that a daemon thread fills with ``stream``'s lines, then None at its end."""
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=lambda: [*map(lines.put, stream), lines.put(None)],
+                     daemon=True).start()  # fmt: skip
+    return lines
+
+
+def _read_until(lines: queue.Queue[str | None], prefix: str, timeout: float) -> list[str]:
+    """The lines up to the first that starts with ``prefix`` (or all, if the stream ends or
+    ``timeout`` seconds pass first)."""
+    seen, deadline = [], time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if line.startswith(prefix):
+            break
+    return seen
+
+
+@pytest.mark.parametrize("sig, status, name", [(signal.SIGTERM, 143, "SIGTERM"),
+                                               (signal.SIGINT, 130, "Ctrl-C")])  # fmt: skip
+def test_a_signal_stops_the_trials_and_says_how_to_go_on(
+    tmp_path: Path, sig: int, status: int, name: str
+) -> None:
+    """Ctrl-C, or the SIGTERM a scheduler sends, stops a sweep mid-trial: one line with the
+    --resume command and exit 130 / 143, no traceback, the sweep and its trials kept for --resume
+    (before, SIGTERM killed the driver silently and left Ray's processes running)."""
+    out = tmp_path / "stopped"
+    argv = [*TINY[:-1], "100000000", "--seeds", "0,1", "--out", str(out)]  # far too long to end
+    with (tmp_path / "stderr").open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "metarl.sweep", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
+            stderr=stderr, text=True, start_new_session=True,
+        )  # fmt: skip
+    try:
+        lines = _lines_of(proc.stdout)
+        seen = _read_until(lines, "sweep: start", timeout=180)
+        assert seen and seen[-1].startswith("sweep: start"), "".join(seen)
+        saved = (out / "sweep.json").read_bytes()
+        time.sleep(2)  # into training
+        proc.send_signal(sig)
+        proc.wait(timeout=180)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    err = (tmp_path / "stderr").read_text()
+    assert proc.returncode == status, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    errors = [x for x in err.splitlines() if x.startswith("error:")]
+    assert len(errors) == 1, err[-3000:]
+    assert errors[0].startswith(f"error: sweep stopped ({name}) with 2 of 2 trials unfinished: "
+                                f"`python -m metarl.sweep --resume {out}` goes on")  # fmt: skip
+    stopping = _read_until(lines, "sweep: stopping", timeout=10)
+    assert stopping and stopping[-1].startswith(f"sweep: stopping ({name})"), "".join(stopping)
+    assert (out / "sweep.json").read_bytes() == saved
+    assert {sweep.trial_status(out / "trials" / "default" / f"seed-{s}") for s in (0, 1)} <= {
+        "resume", "restart"}  # fmt: skip
+    with pytest.raises(ProcessLookupError):  # Ray's processes went with the sweep
+        os.killpg(proc.pid, 0)
 
 
 def _free_port() -> int:
