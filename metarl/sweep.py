@@ -37,12 +37,13 @@ import importlib
 import itertools
 import json
 import logging
+import math
 import os
 import re
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -345,8 +346,8 @@ def _load_sweep(args: Any, rest: list[str]) -> tuple[dict[str, Any], Path]:
 def _check_resources(saved: dict[str, Any]) -> None:
     if saved["cpus_per_trial"] < 1:
         raise ConfigError(f"--cpus-per-trial must be >= 1, got {saved['cpus_per_trial']}")
-    if saved["gpus_per_trial"] < 0:
-        raise ConfigError(f"--gpus-per-trial must be >= 0, got {saved['gpus_per_trial']}")
+    if not 0 <= saved["gpus_per_trial"] < math.inf:
+        raise ConfigError(f"--gpus-per-trial must be a number >= 0, got {saved['gpus_per_trial']}")
     if saved["max_concurrent"] is not None and saved["max_concurrent"] < 1:
         raise ConfigError(f"--max-concurrent must be >= 1, got {saved['max_concurrent']}")
 
@@ -520,13 +521,8 @@ def _submit(
     """Run ``trials`` on Tune; the failed ones' names → their error lines, and the signal that
     stopped the sweep early (``"Ctrl-C"``, ``"SIGTERM"``) or None."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then prints nothing of Tune's
-    import ray
     from ray import tune
 
-    cluster_cpus = ray.cluster_resources().get("CPU", 0)
-    if saved["cpus_per_trial"] > cluster_cpus:
-        raise ConfigError(f"--cpus-per-trial {saved['cpus_per_trial']} is more than the "
-                          f"{cluster_cpus:g} CPUs of the Ray cluster: lower it")  # fmt: skip
     learner = learner_of(saved)
     specs = [{"name": t.name, "path": str(t.path.resolve()), "log_every": log_every,
               "learner": [learner.flag, learner.name]} for t in trials]  # fmt: skip
@@ -557,6 +553,61 @@ def _submit(
             text = lines[-1].strip() if lines else type(result.error).__name__
             failed[result.config["trial"]["name"]] = re.sub(r"^(\w+\.)+(?=\w+: )", "", text)
     return failed, stop.received
+
+
+def _begin(
+    saved: dict[str, Any], out: Path, trials: list[Trial], status: dict[str, str], new_sweep: bool
+) -> None:
+    """Say what will run, and write ``sweep.json`` (of a new sweep) and the run directory of
+    each trial not begun yet (``status`` as :func:`trial_status` found it)."""
+    left = [t for t in trials if status[t.name] != "done"]
+    resumed = sum(status[t.name] == "resume" for t in left)
+    print(f"sweep: {len(trials)} trials ({len(trials) - len(left)} done, {resumed} to go on "
+          f"from a checkpoint, {len(left) - resumed} to start) -> {out}")  # fmt: skip
+    if new_sweep:
+        out.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(saved, indent=1)
+        atomic_write(out / SWEEP_JSON, lambda f: f.write(text.encode()))
+    for t in trials:
+        if status[t.name] == "new":
+            RunDir.create(t.path, t.config)
+
+
+def _run(
+    left: list[Trial],
+    saved: dict[str, Any],
+    out: Path,
+    log_every: float,
+    begin: Callable[[], None],
+) -> tuple[dict[str, str], str | None]:
+    """Start (or join) Ray, check that it can hold a trial, then ``begin()`` (:func:`_begin`)
+    and run the trials ``left`` (:func:`_submit`'s result); with none left only ``begin()``."""
+    if not left:
+        begin()
+        return {}, None
+    started = _start_ray(saved["address"])
+    try:
+        _check_cluster(saved)
+        begin()
+        return _submit(left, saved, out, log_every)
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+def _check_cluster(saved: dict[str, Any]) -> None:
+    """Refuse per-trial resources the Ray cluster does not have (the trials would wait for
+    ever)."""
+    import ray
+
+    cluster = ray.cluster_resources()
+    for flag, key, unit in (("cpus_per_trial", "CPU", "CPUs"), ("gpus_per_trial", "GPU", "GPUs")):
+        if saved[flag] > cluster.get(key, 0):
+            hint = " (0 trains on the CPU)" if key == "GPU" else ""
+            raise ConfigError(f"--{flag.replace('_', '-')} {saved[flag]:g} is more than the "
+                              f"{cluster.get(key, 0):g} {unit} of the Ray cluster: lower it{hint}")  # fmt: skip
 
 
 def resume_command(out: Path) -> str:
@@ -592,29 +643,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     trials = plan(saved, out)
     for config in {t.point: t.config for t in trials}.values():
         learner.check(config)  # a bad family parameter or device: before anything runs
-    if not args.resume:
-        out.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(saved, indent=1)
-        atomic_write(out / SWEEP_JSON, lambda f: f.write(text.encode()))
     status = {t.name: trial_status(t.path) for t in trials}
-    for t in trials:
-        if status[t.name] == "new":
-            RunDir.create(t.path, t.config)
     left = [t for t in trials if status[t.name] != "done"]
-    resumed = sum(status[t.name] == "resume" for t in left)
-    print(f"sweep: {len(trials)} trials ({len(trials) - len(left)} done, {resumed} to go on "
-          f"from a checkpoint, {len(left) - resumed} to start) -> {out}")  # fmt: skip
-    failed: dict[str, str] = {}
-    stopped: str | None = None
-    if left:
-        started = _start_ray(saved["address"])
-        try:
-            failed, stopped = _submit(left, saved, out, log_every)
-        finally:
-            if started:
-                import ray
-
-                ray.shutdown()
+    begin = functools.partial(_begin, saved, out, trials, status, new_sweep=not args.resume)
+    failed, stopped = _run(left, saved, out, log_every, begin)
     points, missing = sweep_curves(out)
     if any(points.values()):
         summary = write_summary(out / SUMMARY, points, missing, meta={learner.flag: learner.name})

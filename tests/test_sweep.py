@@ -163,6 +163,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys, argv: list, wo
     assert not (tmp_path / "s").exists()  # nothing written
 
 
+@pytest.mark.parametrize(("flag", "value"), [("--cpus-per-trial", "3"), ("--gpus-per-trial", "64")])
+def test_more_per_trial_than_the_cluster_has_is_refused(
+    local_ray, tmp_path: Path, capsys, flag: str, value: str
+) -> None:
+    """Before, a trial asking more GPUs than Ray has waited for ever; now one line, exit 2 and
+    nothing written (the check needs Ray up, so it comes before the sweep writes anything)."""
+    assert run_cli([*TINY, flag, value, "--out", str(tmp_path / "s")]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.startswith(f"error: {flag} {value} is more than the ") and "lower it" in err, err
+    assert len(err.splitlines()) == 1 and not captured.out
+    assert not (tmp_path / "s").exists()
+
+
 def test_resume_bad_input(full_sweep: Path, tmp_path: Path, capsys) -> None:
     assert run_cli(["--resume", str(tmp_path)]) == 2
     assert run_cli(["--resume", str(full_sweep), "--lr", "0.1"]) == 2
