@@ -1,7 +1,7 @@
 """``python -m metarl.progress RUN [RUN ...]``: the training curves of several runs, side by side.
 
 Reads each run's ``metrics.csv`` (one row per training iteration), so it works on runs still in
-flight. The table gives, per run, a metric (``--column``, default the training return: RL²'s
+flight; a sweep directory of ``metarl.sweep`` stands for each of its trials that has begun. The table gives, per run, a metric (``--column``, default the training return: RL²'s
 trial return, MAML's post-update return, pretrained's return) averaged over ``--window``
 iterations at each of the env-step marks ``--at`` (by default quarters of the shortest run, which
 every run has reached), and the same average at the run's last iteration; the plot draws the
@@ -11,6 +11,7 @@ the table does, not at the same share of their budgets.
 
     python -m metarl.progress runs/rl2-tabular-mdp-0 runs/rl2-tabular-mdp-1 --at 10M 20M 40M
     python -m metarl.progress runs/rl2-nav-0 --column entropy --out entropy.png
+    python -m metarl.progress runs/sweep-nav --out sweep-progress.png     # a sweep in flight
 
 These are training numbers, on training tasks with a sampling policy: the held-out adaptation
 curves of ``metarl.evaluate`` and ``metarl.compare`` are what to report.
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
+import json
 import math
 import sys
 from collections.abc import Sequence
@@ -30,9 +33,17 @@ import numpy as np
 from metarl import cli
 from metarl.evaluation import Table, markdown_table, save_png, text_table
 from metarl.progressbar import format_count
-from metarl.runs import METRICS, RunError, other_run_message
+from metarl.runs import METRICS, SWEEP_JSON, RunError, other_run_message
 
-__all__ = ["load_metrics", "main", "parse_steps", "progress_table", "return_columns", "value_at"]
+__all__ = [
+    "expand_sweeps",
+    "load_metrics",
+    "main",
+    "parse_steps",
+    "progress_table",
+    "return_columns",
+    "value_at",
+]
 
 DEFAULT_OUT = "progress.png"
 RETURN_COLUMNS = ("trial_return", "post_return", "return")
@@ -68,6 +79,47 @@ def load_metrics(arg: str) -> dict[str, np.ndarray]:
         return {k: np.array([float(r[k] or "nan") for r in rows]) for k in rows[0]}
     except ValueError as exc:
         raise RunError(f"{path} is not a metarl metrics.csv ({exc})") from None
+
+
+def expand_sweeps(args: Sequence[str], labels: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(runs, labels)``: each RUN argument as given, but a sweep directory of
+    ``metarl.sweep`` as its trials that have logged an iteration
+    (``DIR/trials/<grid point>/seed-<s>/``), labelled ``<label>/<grid point>/seed-<s>``."""
+    runs: list[str] = []
+    names: list[str] = []
+    for arg, label in zip(args, labels, strict=True):
+        if not (Path(arg) / SWEEP_JSON).is_file():
+            runs.append(arg)
+            names.append(label)
+            continue
+        begun = [t for t in sorted(Path(arg).glob("trials/*/seed-*")) if _has_rows(t / METRICS)]
+        if not begun and _is_baseline_sweep(Path(arg)):
+            raise RunError(f"the sweep {arg} is of a baseline (--algo), whose runs log no "
+                           f"training curve: its held-out curves are `python -m metarl.compare "
+                           f"{arg}`")  # fmt: skip
+        if not begun:
+            raise RunError(f"the sweep {arg} has no trial with a training iteration yet: wait, "
+                           "or resume it")  # fmt: skip
+        runs += [str(t) for t in begun]
+        names += [f"{label}/{t.parent.name}/{t.name}" for t in begun]
+    return runs, names
+
+
+def _is_baseline_sweep(path: Path) -> bool:
+    """Whether ``path/sweep.json`` is a sweep of a baseline (``--algo``)."""
+    try:
+        return "algo" in json.loads((path / SWEEP_JSON).read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether the CSV file ``path`` exists and has a row below its header."""
+    try:
+        with path.open() as f:
+            return sum(1 for line in itertools.islice(f, 2) if line.strip()) > 1
+    except OSError:
+        return False
 
 
 def parse_steps(text: str) -> int:
@@ -177,7 +229,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Compare the training curves (metrics.csv) of several runs, finished or in "
         "flight: a table of a metric at the same env steps and a plot against env steps.",
     )
-    p.add_argument("runs", nargs="+", metavar="RUN", help="a run directory or a metrics.csv")
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="a run directory, a metrics.csv, or a sweep directory of metarl.sweep "
+                   "(each of its trials that has begun, labelled by grid point and seed)")  # fmt: skip
     p.add_argument("--column", default=None,
                    help="the metrics.csv column to compare (default: each run's training "
                    f"return, the first of {', '.join(RETURN_COLUMNS)} it logs, named beside "
@@ -217,9 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(labels) != len(args.runs):
         raise RunError(f"--labels names {len(labels)} runs, but {len(args.runs)} RUNs given")
     replaces = cli.check_png(args.out, args.force)
-    runs = [load_metrics(a) for a in args.runs]
+    paths, labels = expand_sweeps(args.runs, labels)
+    runs = [load_metrics(a) for a in paths]
     columns = [args.column] * len(runs) if args.column else return_columns(runs)
-    for arg, metrics, column in zip(args.runs, runs, columns):
+    for arg, metrics, column in zip(paths, runs, columns):
         if column not in metrics:
             raise RunError(f"{arg} has no column {column!r}: use one of {', '.join(metrics)}")
     if len(set(columns)) > 1:  # say which return each run's row and line show

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from metarl import cli, sweep
+from metarl import progress as progress_cli
 from metarl import train as train_cli
 from metarl.runs import RunDir
 
@@ -36,9 +37,9 @@ GRID = ["--seeds", "0,1", "--grid", "lr=1e-3,3e-4"]
 POINTS = ("lr=0.001", "lr=0.0003")
 
 
-def run_cli(argv: list[str]) -> int:
+def run_cli(argv: list[str], main: Any = sweep.main) -> int:
     try:
-        return cli.run_main(sweep.main, argv)
+        return cli.run_main(main, argv)
     except SystemExit as e:
         return int(e.code)
 
@@ -86,6 +87,28 @@ def test_sweep_writes_run_dirs_and_summary(full_sweep: Path) -> None:
     # A trial is an ordinary run: metarl.train --resume accepts it (nothing left to train).
     trial = full_sweep / "trials" / POINTS[0] / "seed-0"
     assert cli.run_main(train_cli.main, ["--resume", str(trial), "--print-config"]) == 0
+
+
+def test_progress_of_a_sweep_draws_each_trial_that_has_begun(
+    full_sweep: Path, tmp_path: Path, capsys
+) -> None:
+    sweep_dir = tmp_path / "s"
+    shutil.copytree(full_sweep, sweep_dir)
+    late = sweep_dir / "trials" / POINTS[1] / "seed-1"
+    (late / "metrics.csv").write_text((late / "metrics.csv").read_text().splitlines()[0] + "\n")
+    png = tmp_path / "p.png"
+    assert cli.run_main(progress_cli.main, [str(sweep_dir), "--out", str(png)]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:-1]]
+    assert rows == [f"s/{POINTS[1]}/seed-0", f"s/{POINTS[0]}/seed-0", f"s/{POINTS[0]}/seed-1"]
+    assert png.stat().st_size > 0
+    for trial in sweep_dir.glob("trials/*/seed-*"):  # none has begun: one line, exit 2
+        (trial / "metrics.csv").unlink()
+    assert run_cli([str(sweep_dir), "--out", str(png)], progress_cli.main) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == f"error: the sweep {sweep_dir} has no trial with a training iteration yet: "
+        "wait, or resume it"
+    )
 
 
 def test_resume_finishes_only_unfinished_trials(full_sweep: Path, tmp_path: Path) -> None:
@@ -208,7 +231,7 @@ CLASSIC = ["--algo", "ucb1", "--env", "bandit", "--eval-tasks", "6", "--seeds", 
            "--grid", "episodes_per_trial=5,10"]  # fmt: skip
 
 
-def test_sweep_of_a_baseline_and_its_resume(local_ray, tmp_path: Path) -> None:
+def test_sweep_of_a_baseline_and_its_resume(local_ray, tmp_path: Path, capsys) -> None:
     out = tmp_path / "classic"
     assert run_cli([*CLASSIC, "--out", str(out)]) == 0
     points = ("episodes_per_trial=5", "episodes_per_trial=10")
@@ -233,6 +256,9 @@ def test_sweep_of_a_baseline_and_its_resume(local_ray, tmp_path: Path) -> None:
     assert run_cli(["--resume", str(out)]) == 0
     assert {f: f.stat().st_mtime_ns for f in kept.rglob("*") if f.is_file()} == before
     assert numbers(out) == summary
+    # A baseline logs no training curve: metarl.progress says where its curves are instead.
+    assert run_cli([str(out), "--out", str(tmp_path / "p.png")], progress_cli.main) == 2
+    assert "python -m metarl.compare" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
