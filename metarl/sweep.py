@@ -15,7 +15,8 @@ trained in-process (:func:`metarl.train.train`, or the baseline's
 :func:`metarl.baselines.__main__.evaluate`) inside a Ray Tune function trainable that reports
 every iteration's metrics to Tune; ``metarl.evaluate``, ``compare``, ``progress`` and
 ``--resume`` of train or baselines work on a trial. A trial's own output goes to ``sweep.log``
-in its directory; the sweep prints one line per trial started, finished or failed.
+in its directory; the sweep prints one line per trial started, finished or failed, and every
+``--log-every`` seconds a status with the env steps trained of those planned and the time left.
 
 ``DIR/sweep.json`` keeps the sweep's arguments, so ``--resume DIR`` needs nothing else: it decides
 from the run directories what is left (``eval/adaptation.json``: done; ``checkpoint.pt``, or a
@@ -31,6 +32,7 @@ they saved (the last checkpoint, ``--checkpoint-every``; a baseline's finished t
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import functools
 import importlib
@@ -55,7 +57,8 @@ from metarl.config import ConfigError
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import JSON_NAME, AdaptationCurve
 from metarl.fileio import atomic_write
-from metarl.runs import CHECKPOINT, CONFIG, EVAL, SWEEP_JSON, RunDir, RunError
+from metarl.progressbar import format_count, format_duration
+from metarl.runs import CHECKPOINT, CONFIG, EVAL, METRICS, SWEEP_JSON, RunDir, RunError
 
 __all__ = ["Trial", "build_parser", "main", "plan", "run_trial", "trial_status"]
 
@@ -386,11 +389,57 @@ def run_trial(tune_config: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _progress_callback(total: int, done_before: int, every_s: float) -> Any:
+def _env_steps_so_far(path: Path) -> float:
+    """The env steps of the last iteration in the trial's ``metrics.csv`` (0 without one)."""
+    try:
+        with (path / METRICS).open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        return float(rows[-1]["env_steps"]) if rows else 0.0
+    except (OSError, KeyError, ValueError):
+        return 0.0
+
+
+class Work:
+    """The env steps of a sweep's unfinished meta-learner trials: planned, trained so far, and
+    the time left at this session's rate (a baseline's trials, which log no env steps, have
+    none: :meth:`text` is then empty)."""
+
+    def __init__(self, planned: dict[str, float], start: dict[str, float]) -> None:
+        self.planned = planned  # trial name → env steps
+        self.now = dict(start)  # trial name → env steps trained (at the start: checkpoints')
+        self.first: tuple[float, float] | None = None  # (time, steps) of the first report
+
+    def done(self) -> float:
+        """Env steps trained so far, each trial's counted up to its plan."""
+        return sum(min(self.now[n], p) for n, p in self.planned.items())
+
+    def update(self, name: str, env_steps: float) -> None:
+        """Trial ``name`` has reported ``env_steps`` trained (the rate is measured from the
+        first report on, so Ray's start-up does not count)."""
+        if name in self.planned:
+            self.now[name] = env_steps
+            if self.first is None:
+                self.first = (time.monotonic(), self.done())
+
+    def text(self) -> str:
+        """``"; 2.4M of 6M env steps (40%), 0:03:10 left"``, or "" without planned steps."""
+        total, done = sum(self.planned.values()), self.done()
+        if total <= 0:
+            return ""
+        rate = math.nan
+        if self.first is not None:
+            rate = (done - self.first[1]) / max(time.monotonic() - self.first[0], 1e-9)
+        left = format_duration((total - done) / rate if rate > 0 else math.nan)
+        return (f"; {format_count(done)} of {format_count(total)} env steps "
+                f"({100 * done / total:.0f}%), {left} left")  # fmt: skip
+
+
+def _progress_callback(total: int, done_before: int, every_s: float, work: Work) -> Any:
     from ray import tune
 
     class Progress(tune.Callback):
-        """Plain lines: each trial started, finished or failed, and a status every ``every_s``."""
+        """Plain lines: each trial started, finished or failed, and a status every ``every_s``
+        with the env steps trained and the time left (:class:`Work`)."""
 
         def __init__(self) -> None:
             self.running: set[str] = set()
@@ -405,7 +454,7 @@ def _progress_callback(total: int, done_before: int, every_s: float) -> Any:
                 else f"; best so far {self.best[1]}: final return {self.best[0]:.4g}"
             )
             return (f"{len(self.running)} running, {self.done} done, {len(self.failed)} failed "
-                    f"of {total}{best}")  # fmt: skip
+                    f"of {total}{work.text()}{best}")  # fmt: skip
 
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             name = trial.config["trial"]["name"]
@@ -416,6 +465,8 @@ def _progress_callback(total: int, done_before: int, every_s: float) -> Any:
             self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
         ) -> None:
             name = trial.config["trial"]["name"]
+            if "env_steps" in result and "final_return" not in result:
+                work.update(name, float(result["env_steps"]))
             if "final_return" in result:
                 value = float(result["final_return"])
                 if self.best is None or value > self.best[0]:
@@ -528,7 +579,9 @@ def _submit(
               "learner": [learner.flag, learner.name]} for t in trials]  # fmt: skip
     resources = {"cpu": saved["cpus_per_trial"], "gpu": saved["gpus_per_trial"]}
     done_before = len(plan(saved, out)) - len(trials)
-    progress = _progress_callback(done_before + len(trials), done_before, every_s=log_every)
+    planned = {t.name: float(t.config.steps) for t in trials if learner.flag == "agent"}
+    work = Work(planned, {t.name: _env_steps_so_far(t.path) for t in trials if t.name in planned})
+    progress = _progress_callback(done_before + len(trials), done_before, log_every, work)
     name = f"run-{time.strftime('%Y%m%d-%H%M%S')}"
     tuner = tune.Tuner(
         tune.with_resources(run_trial, resources),

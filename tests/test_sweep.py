@@ -111,6 +111,19 @@ def test_progress_of_a_sweep_draws_each_trial_that_has_begun(
     )
 
 
+def test_work_counts_the_env_steps_of_unfinished_trials() -> None:
+    work = sweep.Work({"a/seed-0": 100.0, "a/seed-1": 100.0}, {"a/seed-0": 50.0, "a/seed-1": 0.0})
+    assert work.text() == "; 50 of 200 env steps (25%), -:--:-- left"  # no rate yet
+    work.update("a/seed-0", 120.0)  # its last iteration overshoots --steps: counted as 100
+    assert work.text() == "; 100 of 200 env steps (50%), -:--:-- left"  # the rate starts here
+    work.update("a/seed-1", 50.0)
+    work.update("b/seed-0", 1e6)  # not a planned trial: ignored
+    text = work.text()
+    assert text.startswith("; 150 of 200 env steps (75%), ") and text.endswith(" left"), text
+    assert "-:--:--" not in text  # 50 steps gained since the first report: a time left
+    assert sweep.Work({}, {}).text() == ""  # a baseline's trials: no env steps to count
+
+
 def test_resume_finishes_only_unfinished_trials(full_sweep: Path, tmp_path: Path) -> None:
     cut = tmp_path / "cut"
     shutil.copytree(full_sweep, cut)
