@@ -330,8 +330,8 @@ PRESETS: dict[tuple[str, str], dict[str, Any]] = {
         eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
         init_log_std=0.0,
     ),
-    ("rl2", "ant-dir"): dict(  # 10M: at 5M the return still rose steeply (BENCHMARKS, RL² ant-dir)
-        episodes_per_trial=2, num_envs=64, steps=10_000_000, normalize_obs=True, reward_scale=0.1,
+    ("rl2", "ant-dir"): dict(  # 15M: at 5M the return still rose steeply (BENCHMARKS, RL² ant-dir)
+        episodes_per_trial=2, num_envs=64, steps=15_000_000, normalize_obs=True, reward_scale=0.1,
         eval_tasks=40, ent_coef=0.0, epochs=10, minibatches=8, lr=3e-4, reward_norm=False,
         init_log_std=-1.0,  # with std 1 the ant keeps falling (docs/BENCHMARKS.md, RL² on ant-dir)
     ),
