@@ -1,10 +1,11 @@
 """``python -m metarl.progress RUN [RUN ...]``: the training curves of several runs, side by side.
 
 Reads each run's ``metrics.csv`` (one row per training iteration), so it works on runs still in
-flight; a sweep directory of ``metarl.sweep`` stands for each of its trials that has begun. The table gives, per run, a metric (``--column``, default the training return: RL²'s
-trial return, MAML's post-update return, pretrained's return) averaged over ``--window``
-iterations at each of the env-step marks ``--at`` (by default quarters of the shortest run, which
-every run has reached), and the same average at the run's last iteration; the plot draws the
+flight; a sweep directory of ``metarl.sweep`` stands for each of its trials that has begun. The
+table gives, per run, a metric (``--column``, default the training return: RL²'s trial return,
+MAML's post-update return, pretrained's return) averaged over ``--window`` iterations at each of
+the env-step marks ``--at`` (by default quarters of the shortest run, which every run has
+reached), and the same average at the run's last iteration; the plot draws the
 metric against env steps, the moving average over the raw values. Runs with different
 ``--steps`` anneal their rates on different schedules: compare them at the same env steps, as
 the table does, not at the same share of their budgets.

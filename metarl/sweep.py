@@ -25,8 +25,9 @@ again) and submits only those trials. At the end ``DIR/summary/`` holds the aggr
 seeds × held-out tasks (:mod:`metarl.aggregate`). Tune's own files go to ``DIR/ray/``. A failed
 trial is reported with its error and the others go on; the exit status is then 1. The first
 Ctrl-C or SIGTERM (what a cluster scheduler sends) stops the running trials, which keep what
-they saved (the last checkpoint, ``--checkpoint-every``; a baseline's finished tasks), prints the summary of the finished ones and the
-``--resume`` command, and exits with 130 or 143; a second one stops at once.
+they saved (the last checkpoint, ``--checkpoint-every``; a baseline's finished tasks), prints
+the summary of the finished ones and the ``--resume`` command, and exits with 130 or 143; a
+second one stops at once.
 """
 
 from __future__ import annotations
@@ -659,8 +660,9 @@ def _check_cluster(saved: dict[str, Any]) -> None:
     for flag, key, unit in (("cpus_per_trial", "CPU", "CPUs"), ("gpus_per_trial", "GPU", "GPUs")):
         if saved[flag] > cluster.get(key, 0):
             hint = " (0 trains on the CPU)" if key == "GPU" else ""
+            have = cluster.get(key, 0)
             raise ConfigError(f"--{flag.replace('_', '-')} {saved[flag]:g} is more than the "
-                              f"{cluster.get(key, 0):g} {unit} of the Ray cluster: lower it{hint}")  # fmt: skip
+                              f"{have:g} {unit} of the Ray cluster: lower it{hint}")  # fmt: skip
 
 
 def resume_command(out: Path) -> str:
