@@ -33,7 +33,6 @@ second one stops at once.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import functools
 import importlib
@@ -46,7 +45,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +57,9 @@ from metarl.config import ConfigError
 from metarl.envs.vector import resolve_device
 from metarl.evaluation import JSON_NAME, AdaptationCurve
 from metarl.fileio import atomic_write
+from metarl.progress import load_metrics
 from metarl.progressbar import format_count, format_duration
-from metarl.runs import CHECKPOINT, CONFIG, EVAL, METRICS, SWEEP_JSON, RunDir, RunError
+from metarl.runs import CHECKPOINT, CONFIG, EVAL, SWEEP_JSON, RunDir, RunError
 
 __all__ = ["Trial", "build_parser", "main", "plan", "run_trial", "trial_status"]
 
@@ -393,10 +393,8 @@ def run_trial(tune_config: dict[str, Any]) -> None:
 def _env_steps_so_far(path: Path) -> float:
     """The env steps of the last iteration in the trial's ``metrics.csv`` (0 without one)."""
     try:
-        with (path / METRICS).open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        return float(rows[-1]["env_steps"]) if rows else 0.0
-    except (OSError, KeyError, ValueError):
+        return float(load_metrics(str(path))["env_steps"][-1])
+    except RunError:
         return 0.0
 
 
@@ -466,7 +464,7 @@ def _progress_callback(total: int, done_before: int, every_s: float, work: Work)
             self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
         ) -> None:
             name = trial.config["trial"]["name"]
-            if "env_steps" in result and "final_return" not in result:
+            if "env_steps" in result:
                 work.update(name, float(result["env_steps"]))
             if "final_return" in result:
                 value = float(result["final_return"])
@@ -627,23 +625,17 @@ def _begin(
             RunDir.create(t.path, t.config)
 
 
-def _run(
-    left: list[Trial],
-    saved: dict[str, Any],
-    out: Path,
-    log_every: float,
-    begin: Callable[[], None],
-) -> tuple[dict[str, str], str | None]:
-    """Start (or join) Ray, check that it can hold a trial, then ``begin()`` (:func:`_begin`)
-    and run the trials ``left`` (:func:`_submit`'s result); with none left only ``begin()``."""
-    if not left:
-        begin()
-        return {}, None
+@contextlib.contextmanager
+def _ray_for(saved: dict[str, Any], needed: bool) -> Iterator[None]:
+    """Where ``needed``, Ray started on this machine (or joined at ``--address``) and checked to
+    hold a trial for the body, and shut down after it if started here; else nothing."""
+    if not needed:
+        yield
+        return
     started = _start_ray(saved["address"])
     try:
         _check_cluster(saved)
-        begin()
-        return _submit(left, saved, out, log_every)
+        yield
     finally:
         if started:
             import ray
@@ -700,8 +692,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         learner.check(config)  # a bad family parameter or device: before anything runs
     status = {t.name: trial_status(t.path) for t in trials}
     left = [t for t in trials if status[t.name] != "done"]
-    begin = functools.partial(_begin, saved, out, trials, status, new_sweep=not args.resume)
-    failed, stopped = _run(left, saved, out, log_every, begin)
+    failed: dict[str, str] = {}
+    stopped: str | None = None
+    with _ray_for(saved, needed=bool(left)):  # before anything is written: Ray can hold a trial
+        _begin(saved, out, trials, status, new_sweep=not args.resume)
+        if left:
+            failed, stopped = _submit(left, saved, out, log_every)
     points, missing = sweep_curves(out)
     if any(points.values()):
         summary = write_summary(out / SUMMARY, points, missing, meta={learner.flag: learner.name})
