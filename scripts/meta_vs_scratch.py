@@ -5,13 +5,15 @@ of seed 0 holds out), this script
 
 1. takes the committed adaptation curves of the meta-learners (:data:`META`: on nav RL²'s
    ``docs/results/rl2-nav`` and MAML's ``docs/results/maml-nav-12m/eval-later-steps-0.02``, on
-   cheetah-vel and cheetah-dir RL²'s ``docs/results/rl2-cheetah-{vel,dir}``), cut to those
+   cheetah-vel and cheetah-dir RL²'s ``docs/results/rl2-cheetah-{vel,dir}``, on ant-dir RL²'s
+   and MAML's ``docs/results/{rl2,maml}-ant-dir-std-1/eval``), cut to those
    tasks (their returns are per task, so the cut is exact; their ``env_steps`` stay the mean
    over all their tasks);
 2. runs ``python -m metarl.baselines --algo ALGO`` (SB3 from scratch on each goal alone) for each
    of ``--algos`` with ``--steps`` env steps per goal, into ``--out``;
 3. for each target — on nav the return RL² reaches in its episode 2 and the one MAML reaches
-   after one gradient step, on the cheetahs RL²'s episode 1 (its episode 2 is no better) —
+   after one gradient step, on the MuJoCo families RL²'s episode 1 (its episode 2 is no better)
+   and on ant-dir also MAML's after one step —
    finds the env steps each from-scratch curve needs to first reach it (at its
    first evaluated point at or above it, :func:`metarl.compare.steps_to`) and the ratio to the
    meta-learner's env steps on the new task; a target not reached within the budget gives a
@@ -25,6 +27,7 @@ of seed 0 holds out), this script
     python scripts/meta_vs_scratch.py --env cheetah-vel --tasks 5 --algos ppo --steps 20k
     python scripts/meta_vs_scratch.py --env cheetah-vel --tasks 40 --algos multitask --steps 2k \
         --pretrain-steps 1M
+    python scripts/meta_vs_scratch.py --env ant-dir --tasks 5 --algos ppo sac --steps 20k --threads 1
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ META = {
     },
     "cheetah-vel": {"rl2": (ROOT / "docs/results/rl2-cheetah-vel", 0, "RL² episode 1")},
     "cheetah-dir": {"rl2": (ROOT / "docs/results/rl2-cheetah-dir", 0, "RL² episode 1")},
+    "ant-dir": {
+        "rl2": (ROOT / "docs/results/rl2-ant-dir-std-1/eval", 0, "RL² episode 1"),
+        "maml": (ROOT / "docs/results/maml-ant-dir-std-1/eval", 1, "MAML after 1 step"),
+    },
 }
 """env -> name -> (curve folder, index of the point whose return is the target, what it is)."""
 
@@ -67,14 +74,22 @@ def first_tasks(curve: AdaptationCurve, n: int) -> AdaptationCurve:
 
 
 def run_baseline(
-    env: str, algo: str, tasks: int, steps: int, out: Path, log: Path, extra: Sequence[str] = ()
+    env: str,
+    algo: str,
+    tasks: int,
+    steps: int,
+    out: Path,
+    log: Path,
+    extra: Sequence[str] = (),
+    resume_extra: Sequence[str] = (),
 ) -> AdaptationCurve:
     """``python -m metarl.baselines`` for ``algo`` on the tasks (resumed if begun); ``extra``
-    are more flags for a new run (``--pretrain-steps`` for multitask)."""
+    are more flags for a new run (``--pretrain-steps`` for multitask, ``--threads``),
+    ``resume_extra`` those a resume may change (``--threads``)."""
     folder = out / f"{algo}-{env}-0"
     if (folder / "eval" / "adaptation.json").is_file():
         return AdaptationCurve.load(folder / "eval")
-    argv = ["--resume", str(folder)] if (folder / "config.json").is_file() else [
+    argv = ["--resume", str(folder), *resume_extra] if (folder / "config.json").is_file() else [
         "--algo", algo, "--env", env, "--eval-tasks", str(tasks), "--steps", str(steps),
         "--out", str(folder), *extra]  # fmt: skip
     with log.open("a") as f:
@@ -149,6 +164,12 @@ def main() -> None:
         default=0,
         help="multitask's task-blind pretraining (0: the rl2 preset's --steps)",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="metarl.baselines --threads: worker processes, one task each (0: one per CPU)",
+    )
     p.add_argument("--out", default="runs/meta-vs-scratch")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -162,8 +183,9 @@ def main() -> None:
     meta = {n: first_tasks(AdaptationCurve.load(f), args.tasks)
             for n, (f, _, _) in META[args.env].items()}  # fmt: skip
     extra = {"multitask": ["--pretrain-steps", str(args.pretrain_steps)]}
+    threads = ["--threads", str(args.threads)]
     scratch = {a: run_baseline(args.env, a, args.tasks, args.steps, out, out / "baselines.log",
-                               extra.get(a, ())) for a in args.algos}  # fmt: skip
+                               [*extra.get(a, ()), *threads], threads) for a in args.algos}  # fmt: skip
     for curve in scratch.values():
         if curve.tasks != meta["rl2"].tasks:
             cli.fail(f"{curve.agent}'s held-out tasks differ from the meta-learners': delete its "
