@@ -508,8 +508,14 @@ def _start_ray(address: str | None) -> bool:
             raise ConfigError(f"--address {address}: no Ray cluster there ({e}); start one with "
                               "`ray start --head`, or drop --address to run on this machine") from None  # fmt: skip
     else:
+        logging.getLogger(RAY_TOKEN_LOGGER).setLevel(logging.ERROR)
         ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
     return True
+
+
+RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+"""Ray's logger that warns on every new local cluster that token authentication is on (Ray's
+default, kept); the sweep's own local cluster needs no such line."""
 
 
 STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
