@@ -285,7 +285,7 @@ def test_presets_keep_the_papers_adaptation_and_families_without_one_get_larger_
     assert own.init_log_std == -1.0  # as RL²'s class default
 
 
-def test_the_ant_dir_preset_is_the_committed_runs() -> None:
+def test_the_ant_dir_presets_are_the_committed_runs() -> None:
     """docs/results/{maml,pretrained}-ant-dir-std-1, the runs BENCHMARKS reports, differ from
     the preset only in device, CPU threads and checkpoint cadence: how they ran, not what."""
     results = Path(__file__).resolve().parents[2] / "docs" / "results"
