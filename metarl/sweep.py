@@ -494,6 +494,11 @@ def _progress_callback(total: int, done_before: int, every_s: float, work: Work)
 # --------------------------------------------------------------------------------------------
 
 
+RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+"""Ray's logger that warns on every new local cluster that token authentication is on (Ray's
+default, kept); the sweep's own local cluster needs no such line."""
+
+
 def _start_ray(address: str | None) -> bool:
     """Connect to Ray (``address``) or start it on this machine; whether we started it here."""
     import ray
@@ -511,11 +516,6 @@ def _start_ray(address: str | None) -> bool:
         logging.getLogger(RAY_TOKEN_LOGGER).setLevel(logging.ERROR)
         ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
     return True
-
-
-RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
-"""Ray's logger that warns on every new local cluster that token authentication is on (Ray's
-default, kept); the sweep's own local cluster needs no such line."""
 
 
 STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
@@ -656,9 +656,9 @@ def _check_cluster(saved: dict[str, Any]) -> None:
 
     cluster = ray.cluster_resources()
     for flag, key, unit in (("cpus_per_trial", "CPU", "CPUs"), ("gpus_per_trial", "GPU", "GPUs")):
-        if saved[flag] > cluster.get(key, 0):
+        have = cluster.get(key, 0)
+        if saved[flag] > have:
             hint = " (0 trains on the CPU)" if key == "GPU" else ""
-            have = cluster.get(key, 0)
             raise ConfigError(f"--{flag.replace('_', '-')} {saved[flag]:g} is more than the "
                               f"{have:g} {unit} of the Ray cluster: lower it{hint}")  # fmt: skip
 

@@ -3,12 +3,15 @@ loader for the scripts in ``scripts/``."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import json
 import os
 import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -43,3 +46,18 @@ def load_script() -> Callable[[str], types.ModuleType]:
         return script
 
     return load
+
+
+@pytest.fixture
+def preset_differences() -> Callable[[str, str, str], tuple[Any, list[str]]]:
+    """The config of the committed run ``docs/results/<run>`` and the fields in which it differs
+    from the preset of ``(agent, env)``."""
+    from metarl.agents import config_from_json, preset
+
+    def differ(run: str, agent: str, env: str) -> tuple[Any, list[str]]:
+        path = ROOT / "docs" / "results" / run / "config.json"
+        saved, want = config_from_json(json.loads(path.read_text())), preset(agent, env)
+        return saved, [f.name for f in dataclasses.fields(saved)
+                       if getattr(saved, f.name) != getattr(want, f.name)]  # fmt: skip
+
+    return differ

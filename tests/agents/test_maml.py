@@ -4,14 +4,12 @@ products through the inner update, the baseline, and the batched per-task rollou
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
 import pytest
 import torch
 from torch.func import functional_call
 
-from metarl.agents import MAML, config_from_json, preset, seeding
+from metarl.agents import MAML, preset, seeding
 from metarl.agents.maml import Episodes
 from metarl.agents.returns import discounted_returns
 from metarl.config import PRESETS, ConfigError
@@ -285,15 +283,11 @@ def test_presets_keep_the_papers_adaptation_and_families_without_one_get_larger_
     assert own.init_log_std == -1.0  # as RL²'s class default
 
 
-def test_the_ant_dir_presets_are_the_committed_runs() -> None:
+def test_the_ant_dir_presets_are_the_committed_runs(preset_differences) -> None:
     """docs/results/{maml,pretrained}-ant-dir-std-1, the runs BENCHMARKS reports, differ from
     the preset only in device, CPU threads and checkpoint cadence: how they ran, not what."""
-    results = Path(__file__).resolve().parents[2] / "docs" / "results"
     for agent in ("maml", "pretrained"):
-        saved = json.loads((results / f"{agent}-ant-dir-std-1" / "config.json").read_text())
-        run, want = config_from_json(saved), preset(agent, "ant-dir")
-        differ = [f.name for f in dataclasses.fields(run)
-                  if getattr(run, f.name) != getattr(want, f.name)]  # fmt: skip
+        run, differ = preset_differences(f"{agent}-ant-dir-std-1", agent, "ant-dir")
         assert set(differ) <= {"device", "threads", "checkpoint_every"}, (agent, differ)
         assert run.init_log_std == -1.0 and run.steps == 100_000_000
 

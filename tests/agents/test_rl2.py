@@ -132,12 +132,10 @@ def test_presets_keep_the_settings_they_were_measured_with() -> None:
             assert config.init_log_std == (-1.0 if env == "ant-dir" else 0.0), env
 
 
-def test_the_ant_dir_preset_is_the_committed_run() -> None:
+def test_the_ant_dir_preset_is_the_committed_run(preset_differences) -> None:
     """docs/results/rl2-ant-dir-std-1 (15M env steps, resumed at 5M and 10M; no schedule depends
     on --steps there, so it is the run the preset makes) differs from the preset only in device."""
-    run = config_from_json(json.loads((RESULTS / "rl2-ant-dir-std-1" / "config.json").read_text()))
-    differ = [f.name for f in dataclasses.fields(run)
-              if getattr(run, f.name) != getattr(preset("rl2", "ant-dir"), f.name)]  # fmt: skip
+    run, differ = preset_differences("rl2-ant-dir-std-1", "rl2", "ant-dir")
     assert differ == ["device"] and run.steps == 15_000_000 and not run.anneal_lr
 
 
