@@ -173,6 +173,8 @@ def main() -> None:
     p.add_argument("--out", default="runs/meta-vs-scratch")
     p.add_argument("--json", default=None)
     args = p.parse_args()
+    if args.threads < 0:
+        cli.fail(f"--threads {args.threads}: give 0 (one worker per CPU) or a positive count")
     for name, (folder, _, _) in META[args.env].items():
         if not (folder / "adaptation.json").is_file():
             cli.fail(f"no {name} curve for {args.env} at {folder}: train and evaluate one there "

@@ -59,3 +59,17 @@ def test_too_few_tasks_in_a_curve_is_one_line_and_exit_2(load_script, capsys) ->
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--tasks 3 or fewer" in err
+
+
+def test_a_negative_threads_count_is_one_line_and_exit_2(
+    load_script, monkeypatch, tmp_path, capsys
+) -> None:
+    script = load_script("meta_vs_scratch")
+    out = tmp_path / "mvs"
+    argv = ["meta_vs_scratch.py", "--env", "ant-dir", "--threads", "-1", "--out", str(out)]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit) as stop:
+        script.main()
+    assert stop.value.code == 2 and not out.exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --threads -1: give 0 (one worker per CPU) or a positive count"]
