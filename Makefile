@@ -42,7 +42,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check metarl tests scripts examples
+	$(VENV)/bin/ruff format --check .
 
 bench-envs: setup
 	$(PY) scripts/bench_envs.py
