@@ -27,7 +27,8 @@ trial is reported with its error and the others go on; the exit status is then 1
 Ctrl-C or SIGTERM (what a cluster scheduler sends) stops the running trials, which keep what
 they saved (the last checkpoint, ``--checkpoint-every``; a baseline's finished tasks), prints
 the summary of the finished ones and the ``--resume`` command, and exits with 130 or 143; a
-second one stops at once.
+second one stops at once. So does a SIGTERM that reaches the local Ray cluster's processes too
+(GNU ``timeout``, ``kill -- -PGID``), without waiting for Tune.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ import math
 import os
 import re
 import signal
+import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from metarl import cli
 from metarl import train as train_cli
@@ -526,15 +528,51 @@ TUNE_LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis")
 point at Tune's own resume, not the sweep's."""
 
 
+def _local_node() -> Any:
+    """Ray's record of the cluster processes this process started on this machine (GCS,
+    raylet, ...), or None; no public API lists them."""
+    import ray._private.worker as worker
+
+    return getattr(worker, "_global_node", None)
+
+
+def local_ray_lost() -> bool:
+    """Whether a process of the Ray cluster this process started on this machine has ended;
+    False where it started none or Ray cannot say."""
+    dead = getattr(_local_node(), "dead_processes", None)
+    return bool(callable(dead) and dead())
+
+
+def kill_local_ray() -> None:
+    """Kill what is left of the Ray cluster this process started, and reap it."""
+    kill = getattr(_local_node(), "kill_all_processes", None)
+    if callable(kill):
+        kill(check_alive=False, allow_graceful=False, wait=True)
+
+
 class GracefulStop:
     """While Tune runs the trials, the first Ctrl-C or SIGTERM asks Tune to stop: the running
     trials end, keeping what they saved, and :attr:`received` names the signal so the
     sweep can say how to go on. A second one stops at once (``KeyboardInterrupt``). Tune alone
     would take only Ctrl-C, and Ray's SIGTERM handler ends the process without a word; this hands
-    both to the stop Tune listens for on SIGUSR1. Outside the main thread it does nothing."""
+    both to the stop Tune listens for on SIGUSR1. Outside the main thread it does nothing.
 
-    def __init__(self, resume: str) -> None:
+    A signal sent to the whole process group (``kill -- -PGID``, GNU ``timeout``, a scheduler
+    that signals every process of a job) also stops the local Ray cluster's GCS and raylet,
+    and then Tune cannot stop and Ray ends the driver a minute later with its own error. So
+    after a signal, where ``lost`` is given, a watcher checks it every :data:`WATCH_S` seconds
+    and, once it is true, calls ``on_lost`` (which reports from disk and ends the process)."""
+
+    WATCH_S = 0.25
+
+    def __init__(
+        self,
+        resume: str,
+        lost: Callable[[], bool] | None = None,
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
         self.resume = resume
+        self._lost, self._on_lost = lost, on_lost
         self.received: str | None = None
         self._previous: dict[int, Any] = {}
         self._env: str | None = None
@@ -569,13 +607,27 @@ class GracefulStop:
               f"they saved; go on later with `{self.resume}`; press Ctrl-C again to stop at "
               "once", flush=True)  # fmt: skip
         tune_stop(signal.SIGUSR1, frame)
+        if self._lost is not None and self._on_lost is not None:
+            threading.Thread(target=self._watch, daemon=True, name="sweep-ray-watch").start()
+
+    def _watch(self) -> None:
+        """Hand over to ``on_lost`` once the local Ray cluster has lost a process."""
+        assert self._lost is not None and self._on_lost is not None and self.received
+        while not self._lost():
+            time.sleep(self.WATCH_S)
+        self._on_lost(self.received)
 
 
 def _submit(
-    trials: list[Trial], saved: dict[str, Any], out: Path, log_every: float
+    trials: list[Trial],
+    saved: dict[str, Any],
+    out: Path,
+    log_every: float,
+    report: Callable[[str], int],
 ) -> tuple[dict[str, str], str | None]:
     """Run ``trials`` on Tune; the failed ones' names → their error lines, and the signal that
-    stopped the sweep early (``"Ctrl-C"``, ``"SIGTERM"``) or None."""
+    stopped the sweep early (``"Ctrl-C"``, ``"SIGTERM"``) or None. ``report(signal name)`` ends
+    the sweep from what is on disk if the signal also stopped the local Ray cluster."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then prints nothing of Tune's
     from ray import tune
 
@@ -602,7 +654,9 @@ def _submit(
             name=name, storage_path=str((out / "ray").resolve()), verbose=0, callbacks=[progress]
         ),
     )
-    with GracefulStop(resume_command(out)) as stop:
+    lost = None if saved["address"] else local_ray_lost
+    on_lost = functools.partial(_exit_without_ray, report)
+    with GracefulStop(resume_command(out), lost, on_lost) as stop:
         results = tuner.fit()
     failed = {}
     for result in results:
@@ -611,6 +665,23 @@ def _submit(
             text = lines[-1].strip() if lines else type(result.error).__name__
             failed[result.config["trial"]["name"]] = re.sub(r"^(\w+\.)+(?=\w+: )", "", text)
     return failed, stop.received
+
+
+def _exit_without_ray(report: Callable[[str], int], received: str) -> NoReturn:
+    """End the process after a signal that stopped the local Ray cluster too: ``report`` from
+    what the trials saved, as :func:`main` would, kill the rest of the cluster, and exit at once
+    (Tune and Ray can no longer shut down). The trials' workers, which lost their raylet, end
+    on their own within seconds."""
+    print("sweep: the signal also stopped Ray's processes on this machine, and the trials "
+          "with them", flush=True)  # fmt: skip
+    try:
+        status = cli.run_main(lambda _: report(received), None)
+    except SystemExit as e:  # how run_main ends on the stop's error line
+        status = e.code if isinstance(e.code, int) else 1
+    kill_local_ray()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _begin(
@@ -700,10 +771,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     left = [t for t in trials if status[t.name] != "done"]
     failed: dict[str, str] = {}
     stopped: str | None = None
+    report = functools.partial(_report, out, learner, trials, left, {})  # if Ray goes
     with _ray_for(saved, needed=bool(left)):  # before anything is written: Ray can hold a trial
         _begin(saved, out, trials, status, new_sweep=not args.resume)
         if left:
-            failed, stopped = _submit(left, saved, out, log_every)
+            failed, stopped = _submit(left, saved, out, log_every, report)
+    return _report(out, learner, trials, left, failed, stopped)
+
+
+def _report(
+    out: Path,
+    learner: Learner,
+    trials: list[Trial],
+    left: list[Trial],
+    failed: dict[str, str],
+    stopped: str | None,
+) -> int:
+    """Print the summary of the finished trials and what failed; raise the stop that a signal
+    (``stopped``) asked for, else the exit status (1: some trials unfinished)."""
     points, missing = sweep_curves(out)
     if any(points.values()):
         summary = write_summary(out / SUMMARY, points, missing, meta={learner.flag: learner.name})
