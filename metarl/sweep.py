@@ -561,7 +561,8 @@ class GracefulStop:
     that signals every process of a job) also stops the local Ray cluster's GCS and raylet,
     and then Tune cannot stop and Ray ends the driver a minute later with its own error. So
     after a signal, where ``lost`` is given, a watcher checks it every :data:`WATCH_S` seconds
-    and, once it is true, calls ``on_lost`` (which reports from disk and ends the process)."""
+    until the context exits and, once it is true, calls ``on_lost`` (which reports from disk and
+    ends the process)."""
 
     WATCH_S = 0.25
 
@@ -573,6 +574,7 @@ class GracefulStop:
     ) -> None:
         self.resume = resume
         self._lost, self._on_lost = lost, on_lost
+        self._done, self._handover = threading.Event(), threading.Lock()
         self.received: str | None = None
         self._previous: dict[int, Any] = {}
         self._env: str | None = None
@@ -589,6 +591,8 @@ class GracefulStop:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._handover:  # a watcher that is ending the process keeps it
+            self._done.set()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         if self._env is None:
@@ -611,11 +615,15 @@ class GracefulStop:
             threading.Thread(target=self._watch, daemon=True, name="sweep-ray-watch").start()
 
     def _watch(self) -> None:
-        """Hand over to ``on_lost`` once the local Ray cluster has lost a process."""
+        """Hand over to ``on_lost`` once the local Ray cluster has lost a process, unless Tune
+        stopped first (the context has exited)."""
         assert self._lost is not None and self._on_lost is not None and self.received
-        while not self._lost():
-            time.sleep(self.WATCH_S)
-        self._on_lost(self.received)
+        while not self._done.wait(self.WATCH_S):
+            if self._lost():
+                with self._handover:
+                    if not self._done.is_set():
+                        self._on_lost(self.received)  # ends the process
+                return
 
 
 def _submit(

@@ -365,6 +365,30 @@ def test_a_signal_stops_the_trials_and_says_how_to_go_on(
     assert _group_ends(proc.pid, timeout=20)  # Ray's processes went with the sweep
 
 
+@pytest.mark.parametrize("lost_while_running", [True, False])
+def test_the_ray_watcher_hands_over_only_while_tune_runs(lost_while_running: bool) -> None:
+    """After a SIGTERM, GracefulStop hands the stop to ``on_lost`` once the local cluster is
+    lost, and not if the cluster goes only after Tune has stopped (the context has exited)."""
+    lost, handed = threading.Event(), []
+    stop = sweep.GracefulStop("RESUME", lost.is_set, handed.append)
+    previous = signal.signal(signal.SIGUSR1, lambda *_: None)  # Tune's stop, which it asks for
+    try:
+        with stop:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(2 * stop.WATCH_S)  # the watcher checks, finds the cluster alive
+            assert stop.received == "SIGTERM" and not handed
+            if lost_while_running:
+                lost.set()
+                deadline = time.monotonic() + 10
+                while not handed and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        lost.set()
+        time.sleep(4 * stop.WATCH_S)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert handed == (["SIGTERM"] if lost_while_running else [])
+
+
 def _group_ends(pgid: int, timeout: float) -> bool:
     """Whether process group ``pgid`` is empty within ``timeout`` seconds (the Ray workers that
     lose their raylet end on their own, and init reaps those the sweep no longer can)."""
