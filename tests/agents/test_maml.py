@@ -283,13 +283,23 @@ def test_presets_keep_the_papers_adaptation_and_families_without_one_get_larger_
     assert own.init_log_std == -1.0  # as RL²'s class default
 
 
-def test_the_ant_dir_presets_are_the_committed_runs(preset_differences) -> None:
-    """docs/results/{maml,pretrained}-ant-dir-std-1, the runs BENCHMARKS reports, differ from
-    the preset only in device, CPU threads and checkpoint cadence: how they ran, not what."""
-    for agent in ("maml", "pretrained"):
-        run, differ = preset_differences(f"{agent}-ant-dir-std-1", agent, "ant-dir")
-        assert set(differ) <= {"device", "threads", "checkpoint_every"}, (agent, differ)
-        assert run.init_log_std == -1.0 and run.steps == 100_000_000
+COMMITTED_LOCOMOTION_RUNS = {
+    "maml-cheetah-vel": "cheetah-vel", "pretrained-cheetah-vel": "cheetah-vel",
+    "pretrained-cheetah-dir": "cheetah-dir",
+    "maml-ant-dir-std-1": "ant-dir", "pretrained-ant-dir-std-1": "ant-dir",
+}  # fmt: skip
+"""The MAML/pretrained locomotion runs BENCHMARKS reports -> their family."""
+
+
+@pytest.mark.parametrize("run", sorted(COMMITTED_LOCOMOTION_RUNS))
+def test_the_locomotion_presets_are_the_committed_runs(preset_differences, run: str) -> None:
+    """docs/results/<run> differs from the preset only in device, CPU threads and checkpoint
+    cadence: how it ran, not what (the ant-dir presets start at std 0.37, as those runs did)."""
+    env = COMMITTED_LOCOMOTION_RUNS[run]
+    config, differ = preset_differences(run, run.split("-")[0], env)
+    assert set(differ) <= {"device", "threads", "checkpoint_every"}, differ
+    assert config.steps == 100_000_000
+    assert config.init_log_std == (-1.0 if env == "ant-dir" else 0.0)
 
 
 def test_inner_steps_zero_picks_one_for_discrete_and_two_for_continuous_actions() -> None:
