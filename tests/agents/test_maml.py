@@ -294,7 +294,8 @@ COMMITTED_LOCOMOTION_RUNS = {
 @pytest.mark.parametrize("run", sorted(COMMITTED_LOCOMOTION_RUNS))
 def test_the_locomotion_presets_are_the_committed_runs(preset_differences, run: str) -> None:
     """docs/results/<run> differs from the preset only in device, CPU threads and checkpoint
-    cadence: how it ran, not what (the ant-dir presets start at std 0.37, as those runs did)."""
+    cadence: how it ran, not what (the ant-dir presets start at std 0.37, as those runs did).
+    Its budget is the preset's 100M env steps, though the pretrained runs were stopped before."""
     env = COMMITTED_LOCOMOTION_RUNS[run]
     config, differ = preset_differences(run, run.split("-")[0], env)
     assert set(differ) <= {"device", "threads", "checkpoint_every"}, differ
