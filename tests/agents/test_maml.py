@@ -285,7 +285,7 @@ def test_presets_keep_the_papers_adaptation_and_families_without_one_get_larger_
 
 COMMITTED_LOCOMOTION_RUNS = {
     "maml-cheetah-vel": "cheetah-vel", "pretrained-cheetah-vel": "cheetah-vel",
-    "pretrained-cheetah-dir": "cheetah-dir",
+    "maml-cheetah-dir": "cheetah-dir", "pretrained-cheetah-dir": "cheetah-dir",
     "maml-ant-dir-std-1": "ant-dir", "pretrained-ant-dir-std-1": "ant-dir",
 }  # fmt: skip
 """The MAML/pretrained locomotion runs BENCHMARKS reports -> their family."""
