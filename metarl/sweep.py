@@ -779,12 +779,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     left = [t for t in trials if status[t.name] != "done"]
     failed: dict[str, str] = {}
     stopped: str | None = None
-    report = functools.partial(_report, out, learner, trials, left, {})  # if Ray goes
+    report = functools.partial(_report, out, learner, trials, left)
     with _ray_for(saved, needed=bool(left)):  # before anything is written: Ray can hold a trial
         _begin(saved, out, trials, status, new_sweep=not args.resume)
-        if left:
-            failed, stopped = _submit(left, saved, out, log_every, report)
-    return _report(out, learner, trials, left, failed, stopped)
+        if left:  # no failures known if Ray goes with a signal
+            failed, stopped = _submit(left, saved, out, log_every, functools.partial(report, {}))
+    return report(failed, stopped)
 
 
 def _report(
