@@ -34,6 +34,9 @@ SWEEP_JSON = "sweep.json"  # marks a folder of metarl.sweep
 METRICS = "metrics.csv"
 TASKS = "tasks.json"
 EVAL = "eval"
+# What a run keeps once evaluated: a folder holding one of these lost its checkpoint afterwards
+# (results kept without it), rather than stopping before its first.
+KEPT_RESULTS = (EVAL, "adaptation.json")
 BASELINE_CONFIG = "BaselineConfig"
 """The config class that ``python -m metarl.baselines`` writes into its runs' config.json."""
 HELD_OUT_CONFIG = "HeldOutRun"
@@ -209,6 +212,13 @@ class RunDir:
         """The last checkpoint, on the CPU; :class:`RunError` if missing or corrupt."""
         file = self.path / CHECKPOINT
         if not file.is_file():
+            kept = [name for name in KEPT_RESULTS if (self.path / name).exists()]
+            if kept:  # a results folder kept without its checkpoint (as docs/results/ holds)
+                raise RunError(
+                    f"{file} does not exist: {self.path} keeps its results ({', '.join(kept)}) "
+                    "but not the checkpoint, so there is nothing to resume or evaluate; "
+                    "metarl.compare reads its curve, and a new run (another --out) trains it again"
+                )
             raise RunError(
                 f"{file} does not exist: the run stopped before its first checkpoint, so there is "
                 f"nothing to resume or evaluate; delete {self.path} and start it again"

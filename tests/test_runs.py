@@ -1,9 +1,12 @@
-"""metrics.csv: resume truncates to the checkpoint's iteration; new columns extend the header."""
+"""RunDir: metrics.csv on resume (truncated to the checkpoint, new columns extend the header) and
+the advice when a checkpoint is missing."""
 
 import csv
 from pathlib import Path
 
-from metarl.runs import MetricsLog
+import pytest
+
+from metarl.runs import MetricsLog, RunDir, RunError
 
 
 def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -40,3 +43,17 @@ def test_a_fresh_log_replaces_an_old_file(tmp_path: Path) -> None:
     MetricsLog(path).append({"iteration": 1, "loss": 2.0})
     fields, rows = _read(path)
     assert fields == ["iteration", "loss"] and len(rows) == 1
+
+
+def test_a_missing_checkpoint_advises_deleting_only_a_run_without_results(tmp_path: Path) -> None:
+    fresh = RunDir(tmp_path / "fresh")
+    fresh.path.mkdir()
+    with pytest.raises(RunError, match=r"stopped before its first checkpoint.*delete"):
+        fresh.load_checkpoint()
+    kept = RunDir(tmp_path / "kept")
+    (kept.path / "eval").mkdir(parents=True)
+    (kept.path / "eval" / "adaptation.json").write_text("{}")
+    with pytest.raises(RunError, match=r"keeps its results \(eval\)") as error:
+        kept.load_checkpoint()
+    assert "delete" not in str(error.value)
+    assert (kept.path / "eval" / "adaptation.json").read_text() == "{}"
