@@ -28,7 +28,8 @@ Ctrl-C or SIGTERM (what a cluster scheduler sends) stops the running trials, whi
 they saved (the last checkpoint, ``--checkpoint-every``; a baseline's finished tasks), prints
 the summary of the finished ones and the ``--resume`` command, and exits with 130 or 143; a
 second one stops at once. So does a SIGTERM that reaches the local Ray cluster's processes too
-(GNU ``timeout``, ``kill -- -PGID``), without waiting for Tune.
+(GNU ``timeout``, ``kill -- -PGID``), without waiting for Tune. One while Ray is still
+starting ends the sweep at once, before anything is written.
 """
 
 from __future__ import annotations
@@ -501,23 +502,63 @@ RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
 default, kept); the sweep's own local cluster needs no such line."""
 
 
-def _start_ray(address: str | None) -> bool:
-    """Connect to Ray (``address``) or start it on this machine; whether we started it here."""
+def _start_ray(address: str | None) -> threading.Event | None:
+    """Connect to Ray (``address``) or start it on this machine, in a thread of its own (see
+    :func:`_init_off_main`); the event that ends that thread once Ray is shut down, or None where
+    Ray was running already."""
     import ray
 
     if ray.is_initialized():
-        return False
+        return None
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": True}
+    logging.getLogger(RAY_WORKER_LOGGER).addFilter(_not_the_sigterm_warning)
     if address:
         try:
-            ray.init(address=address, **quiet)
+            return _init_off_main(functools.partial(ray.init, address=address, **quiet))
         except (ConnectionError, ValueError, RuntimeError) as e:
             raise ConfigError(f"--address {address}: no Ray cluster there ({e}); start one with "
                               "`ray start --head`, or drop --address to run on this machine") from None  # fmt: skip
-    else:
-        logging.getLogger(RAY_TOKEN_LOGGER).setLevel(logging.ERROR)
-        ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **quiet)
-    return True
+    logging.getLogger(RAY_TOKEN_LOGGER).setLevel(logging.ERROR)
+    cpus = os.cpu_count() or 1
+    return _init_off_main(functools.partial(ray.init, address="local", num_cpus=cpus,
+                                            include_dashboard=False, **quiet))  # fmt: skip
+
+
+def _init_off_main(init: Callable[[], Any]) -> threading.Event:
+    """Run ``init`` (``ray.init``) in a thread of its own and wait for it here, so that a stop
+    signal while Ray starts reaches this thread's handlers at once. Called in the main thread,
+    ray.init puts in a SIGTERM handler of its own, which ends the process without a word, or,
+    when the signal comes during one of Ray's forks, is lost while init waits a minute for a GCS
+    that the same signal stopped. The thread then waits for the returned event: on Linux, Ray's
+    processes die with the thread that started them, so it must outlive the cluster."""
+    begun, release = threading.Event(), threading.Event()
+    raised: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            init()
+        except BaseException as e:  # re-raised in the waiting thread
+            raised.append(e)
+        finally:
+            begun.set()
+        release.wait()
+
+    threading.Thread(target=start, daemon=True, name="sweep-ray-start").start()
+    while not begun.wait(0.1):  # short waits: a signal's handler runs between them
+        pass
+    if raised:
+        release.set()
+        raise raised[0]
+    return release
+
+
+RAY_WORKER_LOGGER = "ray._private.worker"
+
+
+def _not_the_sigterm_warning(record: logging.LogRecord) -> bool:
+    """Drops Ray's warning that it set no SIGTERM handler outside the main thread: the sweep
+    handles SIGTERM itself (:func:`_init_off_main`)."""
+    return not record.getMessage().startswith("SIGTERM handler is not set")
 
 
 STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
@@ -711,21 +752,56 @@ def _begin(
 
 
 @contextlib.contextmanager
-def _ray_for(saved: dict[str, Any], needed: bool) -> Iterator[None]:
+def _ray_for(saved: dict[str, Any], needed: bool, out: Path) -> Iterator[None]:
     """Where ``needed``, Ray started on this machine (or joined at ``--address``) and checked to
-    hold a trial for the body, and shut down after it if started here; else nothing."""
+    hold a trial for the body, and shut down after it if started here; else nothing. A stop
+    signal while Ray starts, or one that also stopped the local cluster's processes, ends the
+    sweep at once (:func:`_exit_at_once`): Ray could not shut down."""
     if not needed:
         yield
         return
-    started = _start_ray(saved["address"])
+    try:
+        release = _start_ray(saved["address"])
+    except KeyboardInterrupt as stop:  # cli.SigTerm too
+        _exit_at_once(out, stop)
     try:
         _check_cluster(saved)
         yield
+    except KeyboardInterrupt as stop:  # outside Tune's run, or a second signal in it
+        if local_ray_lost():
+            _exit_at_once(out, stop)
+        raise
     finally:
-        if started:
+        if release is not None:
             import ray
 
             ray.shutdown()
+            release.set()
+
+
+def _stop_of(stop: KeyboardInterrupt) -> tuple[str, int]:
+    """The name of the signal behind ``stop`` (:class:`cli.SigTerm` or Ctrl-C) and the exit
+    status it gives."""
+    return ("SIGTERM", 143) if isinstance(stop, cli.SigTerm) else ("Ctrl-C", 130)
+
+
+def _stop_line(out: Path, stop: KeyboardInterrupt) -> str:
+    """The error line of a sweep stopped by a signal outside Tune's graceful stop."""
+    name, _ = _stop_of(stop)
+    if (out / SWEEP_JSON).exists():
+        return (f"sweep stopped ({name}): `{resume_command(out)}` goes on from what each trial "
+                "saved")  # fmt: skip
+    return (f"sweep stopped ({name}) while Ray was starting, before anything was written: run "
+            "the same command again")  # fmt: skip
+
+
+def _exit_at_once(out: Path, stop: KeyboardInterrupt) -> NoReturn:
+    """Print the stop's line, kill what there is of the Ray cluster started here and exit, without
+    Ray's shutdown (which would wait on processes still starting, or stopped by the signal)."""
+    print(f"error: {_stop_line(out, stop)}", file=sys.stderr, flush=True)
+    kill_local_ray()
+    sys.stdout.flush()
+    os._exit(_stop_of(stop)[1])
 
 
 def _check_cluster(saved: dict[str, Any]) -> None:
@@ -780,10 +856,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed: dict[str, str] = {}
     stopped: str | None = None
     report = functools.partial(_report, out, learner, trials, left)
-    with _ray_for(saved, needed=bool(left)):  # before anything is written: Ray can hold a trial
-        _begin(saved, out, trials, status, new_sweep=not args.resume)
-        if left:  # no failures known if Ray goes with a signal
-            failed, stopped = _submit(left, saved, out, log_every, functools.partial(report, {}))
+    ray_lost = functools.partial(report, {})  # no failures known if Ray goes with a signal
+    # Ray starts before anything is written (it can hold a trial). Outside Tune's run SIGTERM
+    # stops the sweep as Ctrl-C does; GracefulStop takes both within it.
+    try:
+        with cli.TerminateAsInterrupt(), _ray_for(saved, bool(left), out):
+            _begin(saved, out, trials, status, new_sweep=not args.resume)
+            if left:
+                failed, stopped = _submit(left, saved, out, log_every, ray_lost)
+    except KeyboardInterrupt as stop:
+        end = cli.Terminated if isinstance(stop, cli.SigTerm) else cli.Interrupted
+        raise end(_stop_line(out, stop)) from None
     return report(failed, stopped)
 
 

@@ -365,6 +365,63 @@ def test_a_signal_stops_the_trials_and_says_how_to_go_on(
     assert _group_ends(proc.pid, timeout=20)  # Ray's processes went with the sweep
 
 
+@pytest.mark.parametrize("sig, status, name, group", [
+    (signal.SIGTERM, 143, "SIGTERM", True), (signal.SIGTERM, 143, "SIGTERM", False),
+    (signal.SIGINT, 130, "Ctrl-C", False)])  # fmt: skip
+def test_a_signal_while_ray_starts_ends_the_sweep_at_once(
+    tmp_path: Path, sig: int, status: int, name: str, group: bool
+) -> None:
+    """A stop signal while Ray starts (its GCS is up, the sweep has written nothing) ends the
+    sweep within seconds with one line and exit 130 / 143, and Ray's processes go with it.
+    Before, ray.init's own SIGTERM handler ended the driver silently with status 15, or, with the
+    GCS stopped by the same signal, the driver waited a minute for it and ended in Ray's errors."""
+    out = tmp_path / "never"
+    with (tmp_path / "stderr").open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "metarl.sweep", *TINY, "--seeds", "0", "--out", str(out)],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+        )  # fmt: skip
+    try:
+        assert _wait_for_in_group(proc, "gcs_server", timeout=180), "Ray's GCS never started"
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    err = (tmp_path / "stderr").read_text()
+    assert proc.returncode == status, err[-3000:]
+    assert "Traceback" not in err and "GCS" not in err, err[-3000:]
+    assert err.strip().splitlines() == [
+        f"error: sweep stopped ({name}) while Ray was starting, before anything was written: run "
+        "the same command again"]  # fmt: skip
+    assert not out.exists()
+    assert _group_ends(proc.pid, timeout=20)
+
+
+def _wait_for_in_group(proc: subprocess.Popen, name: str, timeout: float) -> bool:
+    """Whether a process whose command line holds ``name`` appears in ``proc``'s process group
+    (``proc`` leads it) within ``timeout`` seconds, while ``proc`` runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if (
+                    os.getpgid(int(entry.name)) == proc.pid
+                    and name.encode() in (entry / "cmdline").read_bytes()
+                ):
+                    return True
+            except (ProcessLookupError, FileNotFoundError, PermissionError):
+                continue
+        time.sleep(0.05)
+    return False
+
+
 @pytest.mark.parametrize("lost_while_running", [True, False])
 def test_the_ray_watcher_hands_over_only_while_tune_runs(lost_while_running: bool) -> None:
     """After a SIGTERM, GracefulStop hands the stop to ``on_lost`` once the local cluster is
