@@ -6,6 +6,7 @@ sweep uses a Ray that is already up, and leaves it up); the --address test comes
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -316,9 +318,37 @@ def _read_until(lines: queue.Queue[str | None], prefix: str, timeout: float) -> 
     return seen
 
 
-@pytest.mark.parametrize("sig, status, name, group", [
-    (signal.SIGTERM, 143, "SIGTERM", False), (signal.SIGINT, 130, "Ctrl-C", False),
-    (signal.SIGTERM, 143, "SIGTERM", True)])  # fmt: skip
+STOPS = [(signal.SIGTERM, 143, "SIGTERM", False), (signal.SIGINT, 130, "Ctrl-C", False),
+         (signal.SIGTERM, 143, "SIGTERM", True)]  # fmt: skip
+"""(signal, exit status, its name in the sweep's lines, sent to the whole process group)"""
+
+
+@contextlib.contextmanager
+def _sweep_process(tmp_path: Path, argv: list[str]) -> Iterator[subprocess.Popen]:
+    """``python -m metarl.sweep argv`` leading a process group of its own (stdout a text pipe,
+    stderr to ``tmp_path/stderr``); the group is killed if it is still running at the end."""
+    with (tmp_path / "stderr").open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "metarl.sweep", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
+            stderr=stderr, text=True, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _send(proc: subprocess.Popen, sig: int, group: bool) -> None:
+    """``sig`` to ``proc`` alone, or to its whole process group (Ray's processes too)."""
+    if group:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+
+
+@pytest.mark.parametrize("sig, status, name, group", STOPS)
 def test_a_signal_stops_the_trials_and_says_how_to_go_on(
     tmp_path: Path, sig: int, status: int, name: str, group: bool
 ) -> None:
@@ -329,26 +359,14 @@ def test_a_signal_stops_the_trials_and_says_how_to_go_on(
     before, the driver hung for a minute and then Ray ended it with its own error)."""
     out = tmp_path / "stopped"
     argv = [*TINY[:-1], "100000000", "--seeds", "0,1", "--out", str(out)]  # far too long to end
-    with (tmp_path / "stderr").open("w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "metarl.sweep", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
-            stderr=stderr, text=True, start_new_session=True,
-        )  # fmt: skip
-    try:
+    with _sweep_process(tmp_path, argv) as proc:
         lines = _lines_of(proc.stdout)
         seen = _read_until(lines, "sweep: start", timeout=180)
         assert seen and seen[-1].startswith("sweep: start"), "".join(seen)
         saved = (out / "sweep.json").read_bytes()
         time.sleep(2)  # into training
-        if group:
-            os.killpg(proc.pid, sig)
-        else:
-            proc.send_signal(sig)
+        _send(proc, sig, group)
         proc.wait(timeout=50)  # Ray's own end, on a lost GCS, comes after 60 s
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     err = (tmp_path / "stderr").read_text()
     assert proc.returncode == status, err[-3000:]
     assert "Traceback" not in err, err[-3000:]
@@ -365,9 +383,7 @@ def test_a_signal_stops_the_trials_and_says_how_to_go_on(
     assert _group_ends(proc.pid, timeout=20)  # Ray's processes went with the sweep
 
 
-@pytest.mark.parametrize("sig, status, name, group", [
-    (signal.SIGTERM, 143, "SIGTERM", True), (signal.SIGTERM, 143, "SIGTERM", False),
-    (signal.SIGINT, 130, "Ctrl-C", False)])  # fmt: skip
+@pytest.mark.parametrize("sig, status, name, group", STOPS)
 def test_a_signal_while_ray_starts_ends_the_sweep_at_once(
     tmp_path: Path, sig: int, status: int, name: str, group: bool
 ) -> None:
@@ -376,22 +392,10 @@ def test_a_signal_while_ray_starts_ends_the_sweep_at_once(
     Before, ray.init's own SIGTERM handler ended the driver silently with status 15, or, with the
     GCS stopped by the same signal, the driver waited a minute for it and ended in Ray's errors."""
     out = tmp_path / "never"
-    with (tmp_path / "stderr").open("w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "metarl.sweep", *TINY, "--seeds", "0", "--out", str(out)],
-            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
-        )  # fmt: skip
-    try:
+    with _sweep_process(tmp_path, [*TINY, "--seeds", "0", "--out", str(out)]) as proc:
         assert _wait_for_in_group(proc, "gcs_server", timeout=180), "Ray's GCS never started"
-        if group:
-            os.killpg(proc.pid, sig)
-        else:
-            proc.send_signal(sig)
+        _send(proc, sig, group)
         proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
     err = (tmp_path / "stderr").read_text()
     assert proc.returncode == status, err[-3000:]
     assert "Traceback" not in err and "GCS" not in err, err[-3000:]
