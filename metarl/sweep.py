@@ -723,9 +723,16 @@ def _exit_without_ray(report: Callable[[str], int], received: str) -> NoReturn:
     on their own within seconds."""
     print("sweep: the signal also stopped Ray's processes on this machine, and the trials "
           "with them", flush=True)  # fmt: skip
+    _exit_now(lambda: report(received))
+
+
+def _exit_now(end: Callable[[], int]) -> NoReturn:
+    """Run ``end`` as the CLI runs ``main`` (its error printed as one line), kill what is left of
+    the Ray cluster started here, and exit with ``end``'s status at once, without Ray's shutdown
+    (which would wait on processes stopped by a signal, or still starting)."""
     try:
-        status = cli.run_main(lambda _: report(received), None)
-    except SystemExit as e:  # how run_main ends on the stop's error line
+        status = cli.run_main(lambda _: end(), None)
+    except SystemExit as e:  # how run_main ends on an error line
         status = e.code if isinstance(e.code, int) else 1
     kill_local_ray()
     sys.stdout.flush()
@@ -756,20 +763,20 @@ def _ray_for(saved: dict[str, Any], needed: bool, out: Path) -> Iterator[None]:
     """Where ``needed``, Ray started on this machine (or joined at ``--address``) and checked to
     hold a trial for the body, and shut down after it if started here; else nothing. A stop
     signal while Ray starts, or one that also stopped the local cluster's processes, ends the
-    sweep at once (:func:`_exit_at_once`): Ray could not shut down."""
+    sweep at once (:func:`_exit_now`): Ray could not shut down."""
     if not needed:
         yield
         return
     try:
         release = _start_ray(saved["address"])
     except KeyboardInterrupt as stop:  # cli.SigTerm too
-        _exit_at_once(out, stop)
+        _exit_now(functools.partial(_raise_stop, out, stop))
     try:
         _check_cluster(saved)
         yield
     except KeyboardInterrupt as stop:  # outside Tune's run, or a second signal in it
         if local_ray_lost():
-            _exit_at_once(out, stop)
+            _exit_now(functools.partial(_raise_stop, out, stop))
         raise
     finally:
         if release is not None:
@@ -779,29 +786,20 @@ def _ray_for(saved: dict[str, Any], needed: bool, out: Path) -> Iterator[None]:
             release.set()
 
 
-def _stop_of(stop: KeyboardInterrupt) -> tuple[str, int]:
-    """The name of the signal behind ``stop`` (:class:`cli.SigTerm` or Ctrl-C) and the exit
-    status it gives."""
-    return ("SIGTERM", 143) if isinstance(stop, cli.SigTerm) else ("Ctrl-C", 130)
-
-
-def _stop_line(out: Path, stop: KeyboardInterrupt) -> str:
-    """The error line of a sweep stopped by a signal outside Tune's graceful stop."""
-    name, _ = _stop_of(stop)
+def _raise_stop(out: Path, stop: KeyboardInterrupt) -> NoReturn:
+    """Raise the error of a sweep that ``stop`` (:class:`cli.SigTerm` or Ctrl-C) ended outside
+    Tune's graceful stop: :class:`cli.Terminated` or :class:`cli.Interrupted`, whose line says
+    how to go on."""
+    name, end = (
+        ("SIGTERM", cli.Terminated)
+        if isinstance(stop, cli.SigTerm)
+        else ("Ctrl-C", cli.Interrupted)
+    )
     if (out / SWEEP_JSON).exists():
-        return (f"sweep stopped ({name}): `{resume_command(out)}` goes on from what each trial "
-                "saved")  # fmt: skip
-    return (f"sweep stopped ({name}) while Ray was starting, before anything was written: run "
-            "the same command again")  # fmt: skip
-
-
-def _exit_at_once(out: Path, stop: KeyboardInterrupt) -> NoReturn:
-    """Print the stop's line, kill what there is of the Ray cluster started here and exit, without
-    Ray's shutdown (which would wait on processes still starting, or stopped by the signal)."""
-    print(f"error: {_stop_line(out, stop)}", file=sys.stderr, flush=True)
-    kill_local_ray()
-    sys.stdout.flush()
-    os._exit(_stop_of(stop)[1])
+        raise end(f"sweep stopped ({name}): `{resume_command(out)}` goes on from what each "
+                  "trial saved")  # fmt: skip
+    raise end(f"sweep stopped ({name}) while Ray was starting, before anything was written: "
+              "run the same command again")  # fmt: skip
 
 
 def _check_cluster(saved: dict[str, Any]) -> None:
@@ -865,8 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if left:
                 failed, stopped = _submit(left, saved, out, log_every, ray_lost)
     except KeyboardInterrupt as stop:
-        end = cli.Terminated if isinstance(stop, cli.SigTerm) else cli.Interrupted
-        raise end(_stop_line(out, stop)) from None
+        _raise_stop(out, stop)
     return report(failed, stopped)
 
 
