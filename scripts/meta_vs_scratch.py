@@ -17,7 +17,8 @@ of seed 0 holds out), this script
    finds the env steps each from-scratch curve needs to first reach it (at its
    first evaluated point at or above it, :func:`metarl.compare.steps_to`) and the ratio to the
    meta-learner's env steps on the new task; a target not reached within the budget gives a
-   lower bound (the budget over the meta-learner's steps);
+   lower bound (the budget over the meta-learner's steps), or none when that budget is below
+   the meta-learner's steps;
    with ``multitask`` among ``--algos`` (the task-blind policy, fine-tuned), also RL²'s target
    point minus the task-blind policy before fine-tuning, paired by task with its 95% interval;
 4. writes ``--json``, prints a markdown table of the ratios, and draws one ``metarl.compare``
@@ -117,9 +118,16 @@ def ratios(
                 "algo": algo, "scratch_env_steps": steps, "scratch_budget": budget,
                 "scratch_best_return": float(base.mean.max()),
                 "ratio": None if steps is None else steps / meta_steps,
-                "ratio_at_least": budget / meta_steps if steps is None else None,
+                "ratio_at_least": _lower_bound(steps, budget, meta_steps),
             })  # fmt: skip
     return rows
+
+
+def _lower_bound(steps: float | None, budget: float, meta_steps: float) -> float | None:
+    """The ratio's lower bound when the target was not reached: the budget over the meta-learner's
+    env steps. None when it was reached, and when the budget is below the meta-learner's steps,
+    where "more than a fraction" bounds nothing (from scratch might still be the faster)."""
+    return budget / meta_steps if steps is None and budget >= meta_steps else None
 
 
 def against_blind(rl2: AdaptationCurve, multitask: AdaptationCurve, point: int) -> dict:
@@ -144,8 +152,10 @@ def markdown(rows: list[dict]) -> str:
         reached = (f"{r['scratch_env_steps']:,.0f}" if r["ratio"] is not None
                    else f"not within {r['scratch_budget']:,.0f} (best {r['scratch_best_return']:.2f})")  # fmt: skip
         ratio = (
-            f"{r['ratio']:,.3g}×" if r["ratio"] is not None else f"> {r['ratio_at_least']:,.3g}×"
-        )
+            f"{r['ratio']:,.3g}×" if r["ratio"] is not None
+            else f"> {r['ratio_at_least']:,.3g}×" if r["ratio_at_least"] is not None
+            else "no bound (budget below the meta-learner's env steps)"
+        )  # fmt: skip
         lines.append(f"| {r['target']} ({r['target_return']:.2f}) | {r['meta_env_steps']:,.0f} "
                      f"| {r['algo']} | {reached} | {ratio} |")  # fmt: skip
     return "\n".join(lines)

@@ -38,6 +38,15 @@ def test_ratios_of_reached_and_unreached_targets(load_script) -> None:
     assert "> 500×" in table and "| 5× |" in table
 
 
+def test_an_unreached_target_beyond_the_budget_gives_no_bound(load_script) -> None:
+    script = load_script("meta_vs_scratch")
+    meta = {"maml": _curve([-30.0, -10.0], [1000, 20_000])}
+    scratch = {"multitask": _curve([-90.0, -40.0], [0, 2048])}
+    (row,) = script.ratios(meta, scratch)
+    assert row["scratch_env_steps"] is None and row["ratio_at_least"] is None
+    assert "no bound (budget below the meta-learner's env steps)" in script.markdown([row])
+
+
 def test_against_blind_pairs_rl2s_point_with_the_untuned_task_blind_policy(load_script) -> None:
     script = load_script("meta_vs_scratch")
     rl2 = _curve([-25.0, -26.0], [200, 400], tasks=6)
