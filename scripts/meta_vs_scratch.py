@@ -10,7 +10,8 @@ of seed 0 holds out), this script
    tasks (their returns are per task, so the cut is exact; their ``env_steps`` stay the mean
    over all their tasks);
 2. runs ``python -m metarl.baselines --algo ALGO`` (SB3 from scratch on each goal alone) for each
-   of ``--algos`` with ``--steps`` env steps per goal, into ``--out``;
+   of ``--algos`` with ``--steps`` env steps per goal, into ``--out`` (a run there is resumed,
+   and grown with ``--eval-tasks`` when it holds fewer tasks; one with more is cut to them);
 3. for each target — on nav the return RL² reaches in its episode 2 and the one MAML reaches
    after one gradient step, on the MuJoCo families RL²'s episode 1 (its episode 2 is no better)
    and on ant-dir also MAML's after one step —
@@ -84,13 +85,17 @@ def run_baseline(
     extra: Sequence[str] = (),
     resume_extra: Sequence[str] = (),
 ) -> AdaptationCurve:
-    """``python -m metarl.baselines`` for ``algo`` on the tasks (resumed if begun); ``extra``
-    are more flags for a new run (``--pretrain-steps`` for multitask, ``--threads``),
-    ``resume_extra`` those a resume may change (``--threads``)."""
+    """``python -m metarl.baselines`` for ``algo`` on the tasks (resumed if begun, grown by
+    ``--eval-tasks`` if finished on fewer); ``extra`` are more flags for a new run
+    (``--pretrain-steps`` for multitask, ``--threads``), ``resume_extra`` those a resume may
+    change (``--threads``)."""
     folder = out / f"{algo}-{env}-0"
-    if (folder / "eval" / "adaptation.json").is_file():
+    config = folder / "config.json"
+    have = json.loads(config.read_text())["eval_tasks"] if config.is_file() else 0
+    if have >= tasks and (folder / "eval" / "adaptation.json").is_file():
         return AdaptationCurve.load(folder / "eval")
-    argv = ["--resume", str(folder), *resume_extra] if (folder / "config.json").is_file() else [
+    grow = ["--eval-tasks", str(tasks)] if have < tasks else []
+    argv = ["--resume", str(folder), *grow, *resume_extra] if have else [
         "--algo", algo, "--env", env, "--eval-tasks", str(tasks), "--steps", str(steps),
         "--out", str(folder), *extra]  # fmt: skip
     with log.open("a") as f:
@@ -196,8 +201,10 @@ def main() -> None:
             for n, (f, _, _) in META[args.env].items()}  # fmt: skip
     extra = {"multitask": ["--pretrain-steps", str(args.pretrain_steps)]}
     threads = ["--threads", str(args.threads)]
-    scratch = {a: run_baseline(args.env, a, args.tasks, args.steps, out, out / "baselines.log",
-                               [*extra.get(a, ()), *threads], threads) for a in args.algos}  # fmt: skip
+    scratch = {a: first_tasks(run_baseline(args.env, a, args.tasks, args.steps, out,
+                                           out / "baselines.log", [*extra.get(a, ()), *threads],
+                                           threads), args.tasks)
+               for a in args.algos}  # fmt: skip
     for curve in scratch.values():
         if curve.tasks != meta["rl2"].tasks:
             cli.fail(f"{curve.agent}'s held-out tasks differ from the meta-learners': delete its "

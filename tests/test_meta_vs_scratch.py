@@ -82,3 +82,16 @@ def test_a_negative_threads_count_is_one_line_and_exit_2(
     assert stop.value.code == 2 and not out.exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --threads -1: give 0 (one worker per CPU) or a positive count"]
+
+
+def test_run_baseline_grows_a_run_finished_on_fewer_tasks(load_script, tmp_path) -> None:
+    script = load_script("meta_vs_scratch")
+    tiny = ["--env-kwargs", "horizon=5", "--eval-episodes", "1", "--threads", "1",
+            "--algo-kwargs", "n_steps=128", "batch_size=64", "n_epochs=1"]  # fmt: skip
+    log = tmp_path / "baselines.log"
+    two = script.run_baseline("nav", "ppo", 2, 128, tmp_path, log, tiny)
+    three = script.run_baseline("nav", "ppo", 3, 128, tmp_path, log, tiny)
+    assert (two.num_tasks, three.num_tasks) == (2, 3)
+    assert np.array_equal(three.returns[:2], two.returns)  # the first two were kept, not rerun
+    again = script.run_baseline("nav", "ppo", 2, 128, tmp_path, log, tiny)  # more than asked
+    assert again.num_tasks == 3

@@ -40,8 +40,9 @@ from metarl.progressbar import DEFAULT_EVERY_S
 from metarl.runs import CONFIG, EVAL, TASKS, RunDir, RunError, default_run_dir
 from metarl.train import short_name
 
-RESUME_OVERRIDES = ("device", "threads")
-"""What a --resume may change: where and how fast it runs, not what it computes."""
+RESUME_OVERRIDES = ("device", "threads", "eval_tasks")
+"""What a --resume may change: where and how fast it runs, and (only upward) how many held-out
+tasks it covers, since each task's result is its own and the first tasks stay the same."""
 USED: dict[str, tuple[str, ...]] = {
     "scratch": ("steps", "eval_episodes", "deterministic", "num_envs", "algo_kwargs"),
     "multitask": ("steps", "pretrain_steps", "checkpoint_every", "train_tasks", "eval_episodes",
@@ -70,7 +71,8 @@ def build_parser() -> cli.ArgumentParser:
     p.add_argument("--out", default=None, help="run directory (default runs/<algo>-<env>-<seed>)")
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="finish the run in DIR (its finished held-out tasks are kept); only "
-                   f"{', '.join('--' + k for k in RESUME_OVERRIDES)} may change")  # fmt: skip
+                   "--device, --threads and a larger --eval-tasks (the run's tasks and more of "
+                   "the same draw) may change")  # fmt: skip
     p.add_argument("--log-every", type=float, default=DEFAULT_EVERY_S, metavar="SECONDS",
                    help="when output is not a terminal, print a plain progress line every "
                    f"SECONDS (default {DEFAULT_EVERY_S:g})")  # fmt: skip
@@ -205,7 +207,8 @@ def value_of_kind(owner: str, key: str, value: typing.Any, default: typing.Any) 
 
 
 def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, BaselineSpec]:
-    """The run to resume, its config (with the --device/--threads given) and spec."""
+    """The run to resume, its config (with the --device, --threads and --eval-tasks given; not
+    saved, so that --print-config writes nothing) and spec."""
     run = RunDir.open(args.resume)
     fixed = [k for k, v in vars(args).items()
              if v is not None and k not in ("resume", "log_every", "print_config",
@@ -213,16 +216,18 @@ def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, Base
     if fixed:
         flag = "--" + fixed[0].replace("_", "-")
         raise ConfigError(f"{flag} cannot change on --resume (the run's config.json fixes it); "
-                          f"only --device and --threads can: drop it, or start a new run with "
-                          "--out")  # fmt: skip
+                          f"only --device, --threads and a larger --eval-tasks can: drop it, or "
+                          "start a new run with --out")  # fmt: skip
     config = load_config(run)
     extra = {k: getattr(args, k) for k in RESUME_OVERRIDES if getattr(args, k) is not None}
-    config = dataclasses.replace(config, **extra)
-    config.validate()
-    spec = spec_of(config)
-    if extra:
-        run.save_config(config)
-    return run, config, spec
+    if extra.get("eval_tasks") == config.eval_tasks:
+        del extra["eval_tasks"]
+    grown = dataclasses.replace(config, **extra)
+    grown.validate()
+    if grown.eval_tasks != config.eval_tasks:
+        check_growth(run, config, grown.eval_tasks)
+    config = grown
+    return run, config, spec_of(config)
 
 
 def load_config(run: RunDir) -> BaselineConfig:
@@ -234,16 +239,36 @@ def load_config(run: RunDir) -> BaselineConfig:
         raise RunError(f"{run.path / CONFIG} is not a readable baseline config ({e})") from None
 
 
+def check_growth(run: RunDir, config: BaselineConfig, eval_tasks: int) -> None:
+    """Refuse ``--resume --eval-tasks eval_tasks`` on ``run`` (of ``config``) unless it adds
+    tasks to the run's own: fewer tasks would drop finished results, and a family whose draw of
+    more tasks does not begin with the run's (tabular-mdp draws a split's tasks all at once)
+    would score other tasks under the same task numbers."""
+    if eval_tasks < config.eval_tasks:
+        raise ConfigError(f"--eval-tasks {eval_tasks}: the run in {run.path} has "
+                          f"{config.eval_tasks} held-out tasks, and --resume can only add more; "
+                          "start a new run with --out for fewer")  # fmt: skip
+    drawn = family_tasks(config.env, "test", eval_tasks, config.seed, **config.env_kwargs)
+    first = family_tasks(config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs)
+    if tasks_to_json(drawn[: config.eval_tasks]) != tasks_to_json(first):
+        raise ConfigError(f"--eval-tasks {eval_tasks}: {config.env}'s draw of {eval_tasks} "
+                          f"held-out tasks does not begin with the run's {config.eval_tasks} "
+                          "(the family draws a split's tasks together), so the run cannot grow: "
+                          "start a new run with --out and --eval-tasks "
+                          f"{eval_tasks}")  # fmt: skip
+
+
 def held_out_tasks(config: BaselineConfig, run: RunDir) -> list[Task]:
     """``config.eval_tasks`` tasks of the test split of ``config.seed``: metarl.train's. They
-    go to tasks.json; a tasks.json that holds others (an edited run) is refused."""
+    go to tasks.json, also when it holds their first tasks only (a run grown by ``--resume
+    --eval-tasks``); a tasks.json that holds others (an edited run) is refused."""
     tasks = family_tasks(config.env, "test", config.eval_tasks, config.seed, **config.env_kwargs)
-    if run.has_tasks():
-        saved = json.loads((run.path / TASKS).read_text()).get("tasks")
-        if saved != tasks_to_json(tasks):
-            raise RunError(f"{run.path / TASKS} holds other tasks than config.json's seed draws: "
-                           "delete it to draw them again")  # fmt: skip
-    else:
+    drawn = tasks_to_json(tasks)
+    saved = json.loads((run.path / TASKS).read_text()).get("tasks") if run.has_tasks() else None
+    if saved is not None and (not isinstance(saved, list) or saved != drawn[: len(saved)]):
+        raise RunError(f"{run.path / TASKS} holds other tasks than config.json's seed draws: "
+                       "delete it to draw them again")  # fmt: skip
+    if saved != drawn:
         run.save_tasks(resolve_env_id(config.env), config.seed, tasks)
     return tasks
 
@@ -257,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run, config, spec = load_resumed(args)
         if args.print_config:
             return _print_config(config)
+        if config != load_config(run):
+            run.save_config(config)
     else:
         config, spec = resolve_config(args)
         if args.device is not None:

@@ -160,6 +160,59 @@ def test_resume_runs_only_the_missing_task_and_gives_the_same_file(tmp_path: Pat
         assert (full / "tasks" / f"task-{i:04d}.json").read_bytes() == text
 
 
+def test_resume_with_more_eval_tasks_adds_them_and_equals_a_run_on_all(tmp_path: Path) -> None:
+    extra = ["--steps", "128", "--eval-episodes", "1", *PPO_TINY]
+    whole, grown = tmp_path / "whole", tmp_path / "grown"
+    assert baseline(whole, "ppo", "nav", *extra) == 0  # 3 tasks
+    argv = ["--algo", "ppo", "--env", "nav", "--eval-tasks", "2", "--out", str(grown),
+            "--threads", "1", "--env-kwargs", "horizon=5", *extra]  # fmt: skip
+    assert run_cli(baselines, argv) == 0
+    kept = {i: (grown / "tasks" / f"task-{i:04d}.json").read_bytes() for i in (0, 1)}
+    assert run_cli(baselines, ["--resume", str(grown), "--eval-tasks", str(TASKS)]) == 0
+    for name in ("eval/adaptation.json", "tasks.json", "config.json"):
+        assert (grown / name).read_bytes() == (whole / name).read_bytes(), name
+    for i, text in kept.items():  # the finished tasks were not run again
+        assert (grown / "tasks" / f"task-{i:04d}.json").read_bytes() == text
+
+
+@pytest.mark.parametrize(
+    ("algo", "env", "eval_tasks", "words"),
+    [
+        ("random", "bandit", "2", ["--eval-tasks 2", "has 3 held-out tasks", "only add more"]),
+        ("random", "tabular-mdp", "4", ["does not begin with the run's 3", "--eval-tasks 4"]),
+    ],
+    ids=["fewer", "not-a-prefix"],
+)
+def test_resume_refuses_eval_tasks_it_cannot_grow_to_and_writes_nothing(
+    tmp_path: Path, capsys, algo: str, env: str, eval_tasks: str, words: list[str]
+) -> None:
+    out = tmp_path / "run"
+    assert baseline(out, algo, env) == 0
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert run_cli(baselines, ["--resume", str(out), "--eval-tasks", eval_tasks]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    for word in words:
+        assert word in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_print_config_on_resume_shows_the_changes_and_writes_nothing(
+    tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    assert baseline(out, "random", "bandit") == 0
+    capsys.readouterr()
+    before = (out / "config.json").read_bytes()
+    argv = ["--resume", str(out), "--threads", "2", "--eval-tasks", "5", "--print-config"]
+    assert run_cli(baselines, argv) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["threads"], shown["eval_tasks"]) == (2, 5)
+    assert (out / "config.json").read_bytes() == before
+    assert not (out / "tasks" / "task-0004.json").exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
