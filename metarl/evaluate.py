@@ -19,6 +19,13 @@ name of ``--budget`` (for RL²).
 ``RUN_DIR/eval-seed-S``: the curve then pairs task by task with the runs of seed S, so one
 trained agent can be set beside runs of another seed (a replicate, or one trained otherwise).
 
+``--tasks N`` evaluates on the first N held-out tasks of the seed's test split instead of the
+run's ``--eval-tasks`` (the tasks a run trained with ``--eval-tasks N`` holds out, and a baseline
+run grown with ``metarl.baselines --resume DIR --eval-tasks N``), in ``RUN_DIR/eval-tasks-N``:
+more tasks give tighter intervals without training again::
+
+    python -m metarl.evaluate runs/maml-cheetah-vel-0 --tasks 200
+
 ``--deterministic`` scores the policy's most likely actions (the Gaussian's mean, the best
 logit) instead of sampled ones, as the baselines' ``--deterministic`` does: RL² acts so for its
 whole trial; MAML and pretrained still adapt on sampled episodes (the gradient needs them) and
@@ -54,18 +61,20 @@ def load_trained(run_dir: str, device: str | None = None) -> tuple[RunDir, list[
 
 
 def _load(
-    run_dir: str, device: str | None, seed: int | None = None
+    run_dir: str, device: str | None, seed: int | None = None, num_tasks: int | None = None
 ) -> tuple[RunDir, list[Task], MetaLearner, float | None]:
     """:func:`load_trained` and the wall time (s) of training up to the checkpoint, if stored;
-    ``seed`` (None: the run's) draws the held-out tasks and env draws of that seed instead."""
+    ``seed`` (None: the run's) draws the held-out tasks and env draws of that seed instead, and
+    ``num_tasks`` (None: the run's ``eval_tasks``) that many of them."""
     run = RunDir.open(run_dir)
     config = run.load_config()
     if device:
         config = dataclasses.replace(config, device=device)
     check_setup(config)
     state = run.load_checkpoint()
-    if seed is not None:
-        config = dataclasses.replace(config, seed=seed)
+    if seed is not None or num_tasks is not None:
+        config = dataclasses.replace(config, seed=config.seed if seed is None else seed,
+                                     eval_tasks=num_tasks or config.eval_tasks)  # fmt: skip
         tasks = split_tasks(config, "test")
     elif run.has_tasks():
         family = make_family(config.env, **config.env_kwargs)
@@ -101,16 +110,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "run's, so that the curve pairs task by task with runs of seed S (another "
                    "seed's replicate, or a run trained otherwise); writes to "
                    "RUN_DIR/eval-seed-S unless --out says otherwise")  # fmt: skip
+    p.add_argument("--tasks", type=cli.parse_count, default=None, metavar="N",
+                   help="evaluate on the first N held-out tasks of the seed's test split instead "
+                   "of the run's --eval-tasks (those of runs with --eval-tasks N), for tighter "
+                   "intervals; writes to RUN_DIR/eval-tasks-N unless --out says otherwise")  # fmt: skip
     p.add_argument("--out", default=None, metavar="DIR",
                    help="folder for adaptation.{json,csv,png} (default RUN_DIR/eval, or "
                    "RUN_DIR/eval-N-<unit> with --budget)")  # fmt: skip
     args = p.parse_args(argv)
-    trained_seed = RunDir.open(args.run_dir).load_config().seed
-    other_seed = None if args.seed == trained_seed else args.seed  # the run's own: its eval/
-    run, tasks, agent, wall = _load(args.run_dir, args.device, other_seed)
+    if args.tasks == 0:
+        raise ConfigError("--tasks must be at least 1 held-out task")
+    trained = RunDir.open(args.run_dir).load_config()
+    other_seed = None if args.seed == trained.seed else args.seed  # the run's own: its eval/
+    other_tasks = None if args.tasks == trained.eval_tasks else args.tasks
+    run, tasks, agent, wall = _load(args.run_dir, args.device, other_seed, other_tasks)
     if args.budget == 0 and agent.budget_unit == "episodes":
         raise ConfigError("--budget (--episodes) must be at least 1 episode for a trial of RL²")
-    out = _out_dir(run, args.budget, args.out, agent, args.deterministic, other_seed)
+    out = _out_dir(run, args.budget, args.out, agent, args.deterministic, other_seed, other_tasks)
     meta = {"evaluated_from": str(run.path), "train_wall_time_s": wall}  # to the checkpoint
     evaluate_and_save(agent, tasks, run, meta, args.budget, out, args.deterministic)
     return 0
@@ -123,18 +139,22 @@ def _out_dir(
     agent: MetaLearner,
     deterministic: bool,
     seed: int | None = None,
+    num_tasks: int | None = None,
 ) -> Path | None:
     """Where the curve goes: ``out``, else ``run/eval-N-<unit>`` for a budget other than the
     agent's default (``-deterministic`` appended for that scoring, ``run/eval-deterministic``
-    at the default budget; ``-seed-S`` for another seed's tasks, ``run/eval-seed-S`` alone),
-    else None (``run/eval``). A chosen folder is created now, before the (possibly long)
-    evaluation, so that one that cannot be is one line, not a lost evaluation."""
+    at the default budget; ``-seed-S`` for another seed's tasks, ``-tasks-N`` for another number
+    of them, ``run/eval-seed-S`` or ``run/eval-tasks-N`` alone), else None (``run/eval``). A
+    chosen folder is created now, before the (possibly long) evaluation, so that one that
+    cannot be is one line, not a lost evaluation."""
     default_budget = budget is None or budget == agent.default_budget
-    if out is None and default_budget and not deterministic and seed is None:
+    other = deterministic or seed is not None or num_tasks is not None
+    if out is None and default_budget and not other:
         return None
     name = "eval" if default_budget else f"eval-{budget}-{agent.budget_unit}"
     name += "-deterministic" if deterministic else ""
     name += f"-seed-{seed}" if seed is not None else ""
+    name += f"-tasks-{num_tasks}" if num_tasks is not None else ""
     path = Path(out) if out is not None else run.path / name
     try:
         path.mkdir(parents=True, exist_ok=True)

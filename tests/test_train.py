@@ -12,6 +12,7 @@ import pytest
 
 from metarl import cli, compare, evaluate, train
 from metarl.config import ConfigError
+from metarl.envs import family_tasks, tasks_to_json
 from metarl.evaluation import AdaptationCurve
 from tests.metrics_rows import metrics_rows
 
@@ -301,6 +302,30 @@ def test_evaluate_on_another_seeds_tasks_pairs_with_that_seeds_runs(tmp_path: Pa
     ]
     assert run_cli(compare, argv) == 0
     assert "Δ total vs" in capsys.readouterr().out  # paired task by task with the seed-7 run
+
+
+def test_evaluate_on_more_tasks_draws_the_first_n_of_the_seed(tmp_path: Path, capsys) -> None:
+    ours = tmp_path / "ours"
+    flags = ("--episodes-per-trial", "2", "--env-kwargs", "horizon=5")
+    assert tiny_train(ours, "nav", 40, *flags) == 0  # 3 held-out tasks
+    trained = {p.name: p.read_bytes() for p in (ours / "eval").iterdir()}
+    assert run_cli(evaluate, [str(ours), "--tasks", "5"]) == 0
+    more = AdaptationCurve.load(ours / "eval-tasks-5")
+    own = AdaptationCurve.load(ours / "eval")
+    drawn = family_tasks("nav", "test", 5, 0, horizon=5)
+    assert more.returns.shape == (5, 2) and more.tasks == tasks_to_json(drawn)
+    assert more.tasks[:3] == own.tasks  # the run's tasks are the first three
+    assert {p.name: p.read_bytes() for p in (ours / "eval").iterdir()} == trained
+    assert run_cli(evaluate, [str(ours), "--tasks", "3", "--out", str(tmp_path / "same")]) == 0
+    assert np.array_equal(AdaptationCurve.load(tmp_path / "same").returns, own.returns)
+    assert run_cli(evaluate, [str(ours), "--tasks", "4", "--seed", "7", "--budget", "3"]) == 0
+    both = AdaptationCurve.load(ours / "eval-3-episodes-seed-7-tasks-4")
+    assert both.seed == 7 and both.returns.shape == (4, 3)
+    capsys.readouterr()
+    assert run_cli(evaluate, [str(ours), "--tasks", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--tasks must be at least 1" in err and len(err.splitlines()) == 1
+    assert not (ours / "eval-tasks-0").exists()
 
 
 def test_init_from_starts_longer_trials_from_a_trained_network(tmp_path: Path) -> None:
