@@ -5,16 +5,17 @@ of seed 0 holds out), this script
 
 1. takes the committed adaptation curves of the meta-learners (:data:`META`: on nav RL²'s
    ``docs/results/rl2-nav`` and MAML's ``docs/results/maml-nav-12m/eval-later-steps-0.02``, on
-   cheetah-vel and cheetah-dir RL²'s ``docs/results/rl2-cheetah-{vel,dir}``, on ant-dir RL²'s
-   and MAML's ``docs/results/{rl2,maml}-ant-dir-std-1/eval``), cut to those
+   cheetah-vel and cheetah-dir RL²'s ``docs/results/rl2-cheetah-{vel,dir}`` and MAML's
+   ``docs/results/maml-cheetah-{vel,dir}/eval``, on ant-dir RL²'s and MAML's
+   ``docs/results/{rl2,maml}-ant-dir-std-1/eval``), cut to those
    tasks (their returns are per task, so the cut is exact; their ``env_steps`` stay the mean
    over all their tasks);
 2. runs ``python -m metarl.baselines --algo ALGO`` (SB3 from scratch on each goal alone) for each
    of ``--algos`` with ``--steps`` env steps per goal, into ``--out`` (a run there is resumed,
    and grown with ``--eval-tasks`` when it holds fewer tasks; one with more is cut to them);
-3. for each target — on nav the return RL² reaches in its episode 2 and the one MAML reaches
-   after one gradient step, on the MuJoCo families RL²'s episode 1 (its episode 2 is no better)
-   and on ant-dir also MAML's after one step —
+3. for each target — on nav the return RL² reaches in its episode 2, on the MuJoCo families
+   RL²'s episode 1 (its episode 2 is no better), and on every family the one MAML reaches after
+   one gradient step —
    finds the env steps each from-scratch curve needs to first reach it (at its
    first evaluated point at or above it, :func:`metarl.compare.steps_to`) and the ratio to the
    meta-learner's env steps on the new task; a target not reached within the budget gives a
@@ -55,8 +56,14 @@ META = {
         "rl2": (ROOT / "docs/results/rl2-nav", 1, "RL² episode 2"),
         "maml": (ROOT / "docs/results/maml-nav-12m/eval-later-steps-0.02", 1, "MAML after 1 step"),
     },
-    "cheetah-vel": {"rl2": (ROOT / "docs/results/rl2-cheetah-vel", 0, "RL² episode 1")},
-    "cheetah-dir": {"rl2": (ROOT / "docs/results/rl2-cheetah-dir", 0, "RL² episode 1")},
+    "cheetah-vel": {
+        "rl2": (ROOT / "docs/results/rl2-cheetah-vel", 0, "RL² episode 1"),
+        "maml": (ROOT / "docs/results/maml-cheetah-vel/eval", 1, "MAML after 1 step"),
+    },
+    "cheetah-dir": {
+        "rl2": (ROOT / "docs/results/rl2-cheetah-dir", 0, "RL² episode 1"),
+        "maml": (ROOT / "docs/results/maml-cheetah-dir/eval", 1, "MAML after 1 step"),
+    },
     "ant-dir": {
         "rl2": (ROOT / "docs/results/rl2-ant-dir-std-1/eval", 0, "RL² episode 1"),
         "maml": (ROOT / "docs/results/maml-ant-dir-std-1/eval", 1, "MAML after 1 step"),
