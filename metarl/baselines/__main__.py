@@ -6,6 +6,7 @@
     python -m metarl.baselines --algo recurrent-ppo --env bandit
     python -m metarl.baselines --algo gittins --env bandit
     python -m metarl.baselines --resume runs/ppo-nav-0       # finish the held-out tasks left
+    python -m metarl.baselines --resume runs/ppo-nav-0 --eval-tasks 400   # and add 200 more
 
 The held-out tasks are exactly a ``metarl.train`` run's with the same ``--env``,
 ``--env-kwargs``, ``--seed`` and ``--eval-tasks`` (the defaults are the rl2 preset's), so
