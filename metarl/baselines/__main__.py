@@ -208,8 +208,8 @@ def value_of_kind(owner: str, key: str, value: typing.Any, default: typing.Any) 
 
 
 def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, BaselineSpec]:
-    """The run to resume, its config (with the --device, --threads and --eval-tasks given; not
-    saved, so that --print-config writes nothing) and spec."""
+    """The run to resume, its config (with the --device, --threads and --eval-tasks given, saved
+    unless --print-config, which writes nothing) and spec."""
     run = RunDir.open(args.resume)
     fixed = [k for k, v in vars(args).items()
              if v is not None and k not in ("resume", "log_every", "print_config",
@@ -221,14 +221,14 @@ def load_resumed(args: argparse.Namespace) -> tuple[RunDir, BaselineConfig, Base
                           "start a new run with --out")  # fmt: skip
     config = load_config(run)
     extra = {k: getattr(args, k) for k in RESUME_OVERRIDES if getattr(args, k) is not None}
-    if extra.get("eval_tasks") == config.eval_tasks:
-        del extra["eval_tasks"]
     grown = dataclasses.replace(config, **extra)
     grown.validate()
     if grown.eval_tasks != config.eval_tasks:
         check_growth(run, config, grown.eval_tasks)
-    config = grown
-    return run, config, spec_of(config)
+    spec = spec_of(grown)
+    if extra and not args.print_config:
+        run.save_config(grown)
+    return run, grown, spec
 
 
 def load_config(run: RunDir) -> BaselineConfig:
@@ -283,8 +283,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         run, config, spec = load_resumed(args)
         if args.print_config:
             return _print_config(config)
-        if config != load_config(run):
-            run.save_config(config)
     else:
         config, spec = resolve_config(args)
         if args.device is not None:
