@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import decimal
 import json
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -67,6 +68,29 @@ class TerminateAsInterrupt(StopSignal):
 
     def _handle(self, signum: int, frame: Any) -> None:
         raise SigTerm
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while the body runs, and deliver them, to the handlers in
+    force before, when it ends. For a write that an exception raised in its midst would break
+    twice over: torch's zip writer, stopped by :class:`SigTerm`, raises a ``RuntimeError`` of
+    its own while closing, in place of the stop. Outside the main thread (where no handler can
+    be set) it holds nothing."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+    foreign = any(signal.getsignal(s) is None for s in stops)  # set outside Python: left alone
+    if foreign or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in stops}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(caught):
+            signal.raise_signal(s)  # runs the handler now, as if the signal came just now
 
 
 def fail(message: str, status: int = 2) -> NoReturn:

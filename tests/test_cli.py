@@ -1,9 +1,11 @@
-"""``metarl.cli``: how every command ends when the reader of its output goes away, and what
-every command's ``--help`` prints."""
+"""``metarl.cli``: how every command ends when the reader of its output goes away, what every
+command's ``--help`` prints, and stop signals held back during a write."""
 
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +60,22 @@ def test_help_prints_no_argparse_escapes(module: str, argv: list[str], capsys) -
     out = capsys.readouterr().out
     assert out.startswith("usage: ")
     assert "%%" not in out and "%(" not in out
+
+
+@pytest.mark.parametrize(
+    ("signum", "stop"), [(signal.SIGTERM, cli.SigTerm), (signal.SIGINT, KeyboardInterrupt)]
+)
+def test_a_stop_signal_during_a_held_write_arrives_after_it(signum: int, stop: type) -> None:
+    written = []
+    with cli.TerminateAsInterrupt(), pytest.raises(stop):
+        with cli.signals_held():
+            os.kill(os.getpid(), signum)
+            written.append("all of it")  # not cut short by the signal
+        written.append("after the hold")  # the signal's exception came first
+    assert written == ["all of it"]
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    with cli.TerminateAsInterrupt(), pytest.raises(cli.SigTerm):  # without the hold: at once
+        os.kill(os.getpid(), signal.SIGTERM)
+        written.append("never")
+    assert written == ["all of it"]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from metarl.agents import seeding
+from metarl.cli import signals_held
 from metarl.fileio import atomic_write
 from metarl.progressbar import ProgressReport
 from metarl.runs import RunError
@@ -54,21 +55,24 @@ def chunk_steps(model: Any, every: int) -> int:
 
 
 def save_checkpoint(path: Path, model: Any, env_state: EnvState) -> None:
-    """Write the model (weights, optimizer, ``num_timesteps``) and the env state to ``path``."""
-    buffer = io.BytesIO()
-    model.save(buffer)
-    data = pickle.dumps({"version": VERSION, "model": buffer.getvalue(),
-                         "num_timesteps": int(model.num_timesteps), "env": env_state.get()})  # fmt: skip
-    atomic_write(path, lambda f: f.write(data))
+    """Write the model (weights, optimizer, ``num_timesteps``) and the env state to ``path``; a
+    stop signal meanwhile is delivered once it is written (:func:`metarl.cli.signals_held`)."""
+    with signals_held():
+        buffer = io.BytesIO()
+        model.save(buffer)
+        data = pickle.dumps({"version": VERSION, "model": buffer.getvalue(),
+                             "num_timesteps": int(model.num_timesteps), "env": env_state.get()})  # fmt: skip
+        atomic_write(path, lambda f: f.write(data))
 
 
 def save_finished(model: Any, path: Path) -> None:
     """Write the trained ``model`` to ``path`` (atomically: its presence marks the training
-    done), then remove the checkpoint beside it."""
-    buffer = io.BytesIO()
-    model.save(buffer)
-    atomic_write(path, lambda f: f.write(buffer.getvalue()))
-    (path.parent / CHECKPOINT).unlink(missing_ok=True)
+    done), then remove the checkpoint beside it; a stop signal meanwhile is delivered after."""
+    with signals_held():
+        buffer = io.BytesIO()
+        model.save(buffer)
+        atomic_write(path, lambda f: f.write(buffer.getvalue()))
+        (path.parent / CHECKPOINT).unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path, model: Any, env_state: EnvState, seed: int) -> Any:
