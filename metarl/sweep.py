@@ -45,6 +45,7 @@ import math
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -520,8 +521,36 @@ def _start_ray(address: str | None) -> threading.Event | None:
                               "`ray start --head`, or drop --address to run on this machine") from None  # fmt: skip
     logging.getLogger(RAY_TOKEN_LOGGER).setLevel(logging.ERROR)
     cpus = os.cpu_count() or 1
-    return _init_off_main(functools.partial(ray.init, address="local", num_cpus=cpus,
-                                            include_dashboard=False, **quiet))  # fmt: skip
+    init = functools.partial(ray.init, address="local", num_cpus=cpus, include_dashboard=False,
+                             **quiet)  # fmt: skip
+    return _init_off_main(functools.partial(_with_gcs_port, init))
+
+
+GCS_PORT_ENV = "RAY_GCS_SERVER_PORT"
+"""The variable whose port a new local Ray cluster gives its GCS (Ray's own name for it)."""
+
+
+def _with_gcs_port(init: Callable[[], Any]) -> Any:
+    """``init()`` (``ray.init`` of a local cluster) with its GCS given a free port, unless the
+    user chose one in :data:`GCS_PORT_ENV`; the variable is as before once ``init`` returns.
+    Left to pick its own port, the GCS writes it to a file that ray.init waits for in a call
+    holding the GIL (Ray 2.60's ``wait_for_persisted_port``, up to 30 s): a stop signal sent to
+    the whole process group, which stops the GCS before it writes, then waits that long
+    before any Python signal handler can run."""
+    if os.environ.get(GCS_PORT_ENV):
+        return init()
+    os.environ[GCS_PORT_ENV] = str(free_port())
+    try:
+        return init()
+    finally:
+        os.environ.pop(GCS_PORT_ENV, None)
+
+
+def free_port() -> int:
+    """A TCP port that no process on this machine listens on now."""
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return int(s.getsockname()[1])
 
 
 def _init_off_main(init: Callable[[], Any]) -> threading.Event:

@@ -509,3 +509,30 @@ def test_address_to_a_ray_head_gives_the_same_summary(full_sweep: Path, tmp_path
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("users", [None, "6399"])
+def test_a_local_cluster_gets_a_free_gcs_port_unless_the_user_chose_one(
+    monkeypatch: pytest.MonkeyPatch, users: str | None
+) -> None:
+    """ray.init of a local cluster sees a port for the GCS in RAY_GCS_SERVER_PORT (which spares
+    it Ray's GIL-holding wait for the GCS's port file), one free to bind, or the user's own; the
+    variable is as before afterwards, also when init raises."""
+    if users is None:
+        monkeypatch.delenv(sweep.GCS_PORT_ENV, raising=False)
+    else:
+        monkeypatch.setenv(sweep.GCS_PORT_ENV, users)
+    seen = sweep._with_gcs_port(lambda: os.environ[sweep.GCS_PORT_ENV])
+    if users is None:
+        with socket.socket() as s:
+            s.bind(("", int(seen)))  # free: no one listens there
+    else:
+        assert seen == users
+    assert os.environ.get(sweep.GCS_PORT_ENV) == users
+
+    def fails() -> None:
+        raise RuntimeError("init failed")
+
+    with pytest.raises(RuntimeError, match="init failed"):
+        sweep._with_gcs_port(fails)
+    assert os.environ.get(sweep.GCS_PORT_ENV) == users
