@@ -555,7 +555,8 @@ def free_port() -> int:
 
 def _init_off_main(init: Callable[[], Any]) -> threading.Event:
     """Run ``init`` (``ray.init``) in a thread of its own and wait for it here, so that a stop
-    signal while Ray starts reaches this thread's handlers at once. Called in the main thread,
+    signal while Ray starts reaches this thread's handlers at once (as long as ``init`` lets
+    go of the GIL: see :func:`_with_gcs_port`). Called in the main thread,
     ray.init puts in a SIGTERM handler of its own, which ends the process without a word, or,
     when the signal comes during one of Ray's forks, is lost while init waits a minute for a GCS
     that the same signal stopped. The thread then waits for the returned event: on Linux, Ray's
