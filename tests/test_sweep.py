@@ -463,16 +463,10 @@ def _group_ends(pgid: int, timeout: float) -> bool:
     return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_address_to_a_ray_head_gives_the_same_summary(full_sweep: Path, tmp_path: Path) -> None:
     ray.shutdown()  # the module's local Ray: the sweep connects to the head instead
     ray_bin = Path(sys.executable).with_name("ray")
-    port = _free_port()
+    port = sweep.free_port()
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # Ray's socket paths must stay short
     env = {**os.environ, "RAY_AUTH_MODE": "token"}
     head = subprocess.Popen(
