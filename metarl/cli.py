@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from metarl import startup
 from metarl.agents.base import TrainingError
 from metarl.config import ConfigError
 from metarl.envs import parse_env_kwargs, resolve_env_id
@@ -101,7 +102,9 @@ def fail(message: str, status: int = 2) -> NoReturn:
 
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None) -> int:
     """Run ``main``; user errors print one line and return 2, a failed training returns 1, and
-    a reader of stdout that stopped early (``| head``) ends it quietly with status 141."""
+    a reader of stdout that stopped early (``| head``) ends it quietly with status 141. From
+    here on Ctrl-C raises ``KeyboardInterrupt`` again (see :mod:`metarl.startup`)."""
+    startup.started()
     try:
         return main(argv)
     except USER_ERRORS as e:

@@ -168,4 +168,6 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from metarl import cli
+
+    raise SystemExit(cli.run_main(main, None))
