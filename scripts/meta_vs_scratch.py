@@ -31,6 +31,8 @@ of seed 0 holds out), this script
     python scripts/meta_vs_scratch.py --env cheetah-vel --tasks 40 --algos multitask --steps 2k \
         --pretrain-steps 1M
     python scripts/meta_vs_scratch.py --env ant-dir --tasks 5 --algos ppo sac --steps 20k --threads 1
+    python scripts/meta_vs_scratch.py --env cheetah-dir --tasks 5 --algos sac --steps 50k \
+        --eval-at 25k 30k 35k 40k 45k      # the from-scratch curve every 5k from 20k on
 """
 
 from __future__ import annotations
@@ -192,6 +194,15 @@ def main() -> None:
         default=0,
         help="metarl.baselines --threads: worker processes, one task each (0: one per CPU)",
     )
+    p.add_argument(
+        "--eval-at",
+        nargs="+",
+        type=cli.parse_count,
+        default=[],
+        metavar="STEPS",
+        help="metarl.baselines --eval-at for a new from-scratch run: more points of its curve "
+        "(e.g. 30k 40k), so that the env steps to a target are known more finely",
+    )
     p.add_argument("--out", default="runs/meta-vs-scratch")
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -208,9 +219,11 @@ def main() -> None:
             for n, (f, _, _) in META[args.env].items()}  # fmt: skip
     extra = {"multitask": ["--pretrain-steps", str(args.pretrain_steps)]}
     threads = ["--threads", str(args.threads)]
+    points = ["--eval-at", *map(str, args.eval_at)] if args.eval_at else []
     scratch = {a: first_tasks(run_baseline(args.env, a, args.tasks, args.steps, out,
-                                           out / "baselines.log", [*extra.get(a, ()), *threads],
-                                           threads), args.tasks)
+                                           out / "baselines.log",
+                                           [*extra.get(a, ()), *threads, *points], threads),
+                              args.tasks)
                for a in args.algos}  # fmt: skip
     for curve in scratch.values():
         if curve.tasks != meta["rl2"].tasks:
@@ -221,7 +234,8 @@ def main() -> None:
     plot_curves(curves, out / "meta_vs_scratch.png", labels=[*meta, *scratch],
                 title=f"{args.env}: {args.tasks} held-out tasks, env steps on the new task")  # fmt: skip
     result: dict[str, Any] = {
-        "env": args.env, "tasks": args.tasks, "steps_per_task": args.steps, "rows": rows,
+        "env": args.env, "tasks": args.tasks, "steps_per_task": args.steps, "eval_at": args.eval_at,
+        "rows": rows,
         "wall_s": time.perf_counter() - start, "date": time.strftime("%Y-%m-%d"),
         "final_returns": {k: float(np.asarray(c.mean)[-1]) for k, c in zip([*meta, *scratch], curves)},
     }  # fmt: skip

@@ -45,8 +45,8 @@ RESUME_OVERRIDES = ("device", "threads", "eval_tasks")
 """What a --resume may change: where and how fast it runs, and (only upward) how many held-out
 tasks it covers, since each task's result is its own and the first tasks stay the same."""
 USED: dict[str, tuple[str, ...]] = {
-    "scratch": ("steps", "eval_episodes", "deterministic", "num_envs", "algo_kwargs"),
-    "multitask": ("steps", "pretrain_steps", "checkpoint_every", "train_tasks", "eval_episodes",
+    "scratch": ("steps", "eval_at", "eval_episodes", "deterministic", "num_envs", "algo_kwargs"),
+    "multitask": ("steps", "eval_at", "pretrain_steps", "checkpoint_every", "train_tasks", "eval_episodes",
                   "deterministic", "num_envs", "algo_kwargs"),
     "trial": ("pretrain_steps", "checkpoint_every", "train_tasks", "episodes_per_trial",
               "deterministic", "num_envs", "algo_kwargs"),
@@ -88,6 +88,9 @@ def build_parser() -> cli.ArgumentParser:
             p.add_argument(flag, nargs="*", default=None, metavar="KEY=VALUE", help=text)
         elif field.name in _BOOL:
             p.add_argument(flag, type=cli.parse_bool, default=None, help=text)
+        elif field.name == "eval_at":
+            p.add_argument(flag, nargs="+", type=cli.parse_count, default=None, metavar="STEPS",
+                           help=text)  # fmt: skip
         elif field.name == "seed":
             p.add_argument(flag, type=cli.parse_seed, default=None, help=text)
         elif hints[field.name] is int:
@@ -126,6 +129,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[BaselineConfig, BaselineSp
                           if "checkpoint_every" in used else 0),
         train_tasks=get("train_tasks", rl2.train_tasks) if "train_tasks" in used else 0,
         episodes_per_trial=get("episodes_per_trial", rl2.episodes_per_trial) if trial else 0,
+        eval_at=tuple(sorted(set(args.eval_at or ()))),
         eval_episodes=get("eval_episodes", BaselineConfig.eval_episodes),
         deterministic=bool(args.deterministic),
         num_envs=get("num_envs", 16 if spec.kind == "trial" else 1) if "num_envs" in used else 0,

@@ -59,6 +59,12 @@ class BaselineConfig:
     episodes_per_trial: int = 0
     """Episodes of one task in a trial (recurrent-ppo and the classic algorithms; 0: the rl2
     preset's for the family, so the curves pair with RL²'s)."""
+    eval_at: tuple[int, ...] = ()
+    """More env steps at which to evaluate (ppo, a2c, sac, td3, multitask), besides the fixed
+    schedule of 0, 1k, 2k, 5k, 10k, 20k, 50k, ... and --steps: e.g. 30k 40k for a finer curve
+    between two of its points. Each is rounded up to a whole rollout and must lie below --steps.
+    An evaluation samples its actions from the generator training draws from, so the points
+    after an added one differ from a run without it as another seed's would."""
     eval_episodes: int = 10
     """Episodes on a separate evaluation env at each point of a from-scratch or fine-tuning
     curve; the point's return is their mean. They are not counted as training steps."""
@@ -84,6 +90,14 @@ class BaselineConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 flag = name.replace("_", "-")
                 raise ConfigError(f"--{flag} must be a positive integer, got {value!r}")
+        for point in self.eval_at:
+            if isinstance(point, bool) or not isinstance(point, int) or point < 1:
+                raise ConfigError(f"--eval-at takes positive env steps, got {point!r}")
+            if self.steps and point >= self.steps:
+                raise ConfigError(
+                    f"--eval-at {point} is not below --steps {self.steps}: the last point is "
+                    "--steps itself; give points below it or raise --steps"
+                )
         for name in ("steps", "pretrain_steps", "checkpoint_every", "train_tasks",
                      "episodes_per_trial", "num_envs", "threads"):  # fmt: skip
             if getattr(self, name) < 0:
@@ -108,7 +122,9 @@ class BaselineConfig:
                 "python -m metarl.train --resume)"
             )
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        kwargs = {k: v for k, v in data.items() if k in names}
+        kwargs["eval_at"] = tuple(kwargs.get("eval_at", ()))  # JSON has a list
+        return cls(**kwargs)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BaselineConfig:

@@ -2,8 +2,8 @@
 
 For held-out task ``i`` a fresh SB3 model (weights seeded from the run seed and ``i``) trains on
 the family's Gymnasium env with that task set, in chunks of ``model.learn`` up to each point of a
-fixed schedule of env steps (:func:`schedule`: 0, 1k, 2k, 5k, 10k, 20k, 50k, ... and ``--steps``,
-each rounded up to a whole rollout of the algorithm). At every point the policy plays
+fixed schedule of env steps (:func:`schedule`: 0, 1k, 2k, 5k, 10k, 20k, 50k, ..., the points of
+``--eval-at`` and ``--steps``, each rounded up to a whole rollout of the algorithm). At every point the policy plays
 ``--eval-episodes`` episodes on a separate evaluation env of the same task; the point's return is
 their mean, and these episodes do not count as training steps. So the curve's x is "env steps of
 training on the new task", the axis ``metarl.compare`` puts every agent on.
@@ -110,10 +110,14 @@ def hyperparameters(algo: str, env: str, algo_kwargs: dict[str, Any]) -> dict[st
     return merged
 
 
-def schedule(steps: int, unit: int = 1, first: int = FIRST_POINT) -> tuple[int, ...]:
+def schedule(
+    steps: int, unit: int = 1, first: int = FIRST_POINT, extra: Sequence[int] = ()
+) -> tuple[int, ...]:
     """Env steps at which a from-scratch curve is evaluated: 0, then ``first`` × 1, 2, 5, 10, ...
-    below ``steps``, then ``steps``, each rounded up to a multiple of ``unit`` (one rollout),
-    repeats dropped. ``schedule(20_000)`` = (0, 1000, 2000, 5000, 10000, 20000)."""
+    below ``steps``, the ``extra`` points (``--eval-at``), then ``steps``, each rounded up to a
+    multiple of ``unit`` (one rollout), in order, repeats dropped. ``schedule(20_000)`` = (0,
+    1000, 2000, 5000, 10000, 20000); ``schedule(50_000, extra=[30_000])`` = (0, 1000, 2000, 5000,
+    10000, 20000, 30000, 50000)."""
     points, k = [0], 0
     while True:
         value = first * POINTS[k % 3] * 10 ** (k // 3)
@@ -121,8 +125,9 @@ def schedule(steps: int, unit: int = 1, first: int = FIRST_POINT) -> tuple[int, 
             break
         points.append(value)
         k += 1
+    points += [p for p in extra if p < steps]
     points.append(steps)
-    rounded = [math.ceil(p / unit) * unit for p in points]
+    rounded = sorted(math.ceil(p / unit) * unit for p in points)
     return tuple(dict.fromkeys(rounded))
 
 
@@ -355,7 +360,8 @@ def scratch_jobs(
     algo: str, config: Any, tasks: Sequence[Task], hp: dict[str, Any], init: str | None = None
 ) -> list[TaskJob]:
     """One :class:`TaskJob` per held-out task along the schedule of ``config.steps``."""
-    points = schedule(config.steps, rollout_unit(algo, hp, config.num_envs))
+    points = schedule(config.steps, rollout_unit(algo, hp, config.num_envs),
+                      extra=config.eval_at)  # fmt: skip
     return [
         TaskJob(index=i, task=t, algo=algo, env=config.env, env_kwargs=dict(config.env_kwargs),
                 seed=config.seed, points=points, hp=hp, num_envs=config.num_envs,

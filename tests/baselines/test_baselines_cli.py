@@ -88,6 +88,21 @@ def test_ppo_from_scratch_on_nav(rl2_runs, tmp_path: Path, capsys) -> None:
     check_pairs(rl2_runs["nav"], out, tmp_path, capsys)
 
 
+def test_eval_at_adds_points_to_the_curve_and_resume_keeps_them(tmp_path: Path) -> None:
+    out = tmp_path / "ppo"
+    extra = ["--steps", "512", "--eval-at", "300", "128", "--eval-episodes", "1", *PPO_TINY]
+    assert baseline(out, "ppo", "nav", *extra) == 0
+    curve = load(out)
+    assert curve.x.tolist() == [0, 128, 384, 512]  # 300 rounded up to the rollout ending at 384
+    assert json.loads((out / "config.json").read_text())["eval_at"] == [128, 300]
+    (out / "tasks" / "task-0001.json").unlink()  # one held-out task to redo on --resume
+    (out / "eval" / "adaptation.json").unlink()
+    assert run_cli(baselines, ["--resume", str(out)]) == 0
+    again = load(out)
+    assert again.x.tolist() == curve.x.tolist()
+    np.testing.assert_array_equal(again.returns, curve.returns)
+
+
 def test_sac_from_scratch_on_cheetah_vel(rl2_runs, tmp_path: Path, capsys) -> None:
     out = tmp_path / "sac"
     extra = ["--steps", "60", "--eval-episodes", "1", "--eval-tasks", "2",
@@ -221,6 +236,13 @@ def test_print_config_on_resume_shows_the_changes_and_writes_nothing(
         (["--algo", "nope", "--env", "nav"], ["unknown --algo 'nope'", "sac", "recurrent-ppo"]),
         (["--algo", "gittins", "--env", "nav"], ["gittins runs on bandit only", "ppo"]),
         (["--algo", "ucb1", "--env", "bandit", "--steps", "10"], ["--steps has no effect"]),
+        (["--algo", "ucb1", "--env", "bandit", "--eval-at", "5"], ["--eval-at has no effect"]),
+        (
+            ["--algo", "ppo", "--env", "nav", "--steps", "50k", "--eval-at", "50k"],
+            ["--eval-at 50000 is not below --steps 50000"],
+        ),
+        (["--algo", "ppo", "--env", "nav", "--eval-at", "0"], ["--eval-at", "positive"]),
+        (["--algo", "ppo", "--env", "nav", "--eval-at", "soon"], ["--eval-at"]),
         (["--algo", "ppo", "--env", "nav", "--steps", "lots"], ["--steps"]),
         (["--algo", "random", "--env", "bandit", "--seed", "-1"], ["--seed", "0 or more"]),
         (["--algo", "ppo", "--env", "nav", "--algo-kwargs", "oops"], ["KEY=VALUE"]),

@@ -25,6 +25,15 @@ def test_schedule_is_1_2_5_decades_rounded_to_whole_rollouts() -> None:
     assert schedule(10_000, 2048) == (0, 2048, 6144, 10_240)
 
 
+def test_schedule_adds_the_eval_at_points_in_order_rounded_to_whole_rollouts() -> None:
+    assert schedule(50_000, extra=[40_000, 25_000]) == (
+        0, 1000, 2000, 5000, 10_000, 20_000, 25_000, 40_000, 50_000
+    )  # fmt: skip
+    assert schedule(30_000, extra=[20_000]) == schedule(30_000)  # a point it has: no repeat
+    # 3000 → the rollout ending at 4096; 6000 → 6144, PPO's point of 5k already
+    assert schedule(10_000, 2048, extra=[3000, 6000]) == (0, 2048, 4096, 6144, 10_240)
+
+
 def test_rollout_unit_follows_the_algorithm() -> None:
     assert rollout_unit("ppo", {}, 1) == 2048
     assert rollout_unit("ppo", {"n_steps": 512}, 4) == 2048
