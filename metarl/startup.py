@@ -47,8 +47,11 @@ def _stop_starting(signum: int, frame: FrameType | None) -> None:
 
 def quiet_interrupts_while_starting() -> None:
     """Make Ctrl-C print :data:`STARTING_MESSAGE` and exit with :data:`STARTING_STATUS` (no
-    traceback) until :func:`started` is called. Outside the main thread it does nothing."""
-    if threading.current_thread() is threading.main_thread():
+    traceback) until :func:`started` is called. Only where Ctrl-C has Python's default handler:
+    a process started with SIGINT ignored (``nohup``, ``cmd &`` in a script) keeps ignoring it.
+    Outside the main thread it does nothing."""
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _stop_starting)
 
 

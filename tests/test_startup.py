@@ -68,6 +68,24 @@ def test_ctrl_c_while_a_tool_imports_prints_one_line_and_exits_130() -> None:
     assert proc.stdout == ""
 
 
+def test_a_tool_started_with_ctrl_c_ignored_keeps_ignoring_it() -> None:
+    # as `nohup` or `cmd &` in a script start it; run_main must not make it interruptible either
+    proc = _python(
+        """
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.argv[0] = "-m"
+        sys.orig_argv = [sys.executable, "-m", "metarl.train"]
+        import metarl
+        print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+        from metarl import cli
+        cli.run_main(lambda argv: 0, None)
+        print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+        """
+    )
+    assert proc.stdout.split() == ["True", "True"], proc.stderr
+
+
 def test_run_main_gives_ctrl_c_back_to_keyboard_interrupt() -> None:
     seen = []
 
