@@ -234,8 +234,8 @@ def main() -> None:
     plot_curves(curves, out / "meta_vs_scratch.png", labels=[*meta, *scratch],
                 title=f"{args.env}: {args.tasks} held-out tasks, env steps on the new task")  # fmt: skip
     result: dict[str, Any] = {
-        "env": args.env, "tasks": args.tasks, "steps_per_task": args.steps, "eval_at": args.eval_at,
-        "rows": rows,
+        "env": args.env, "tasks": args.tasks, "steps_per_task": args.steps,
+        "eval_at": args.eval_at, "rows": rows,
         "wall_s": time.perf_counter() - start, "date": time.strftime("%Y-%m-%d"),
         "final_returns": {k: float(np.asarray(c.mean)[-1]) for k, c in zip([*meta, *scratch], curves)},
     }  # fmt: skip

@@ -46,8 +46,8 @@ RESUME_OVERRIDES = ("device", "threads", "eval_tasks")
 tasks it covers, since each task's result is its own and the first tasks stay the same."""
 USED: dict[str, tuple[str, ...]] = {
     "scratch": ("steps", "eval_at", "eval_episodes", "deterministic", "num_envs", "algo_kwargs"),
-    "multitask": ("steps", "eval_at", "pretrain_steps", "checkpoint_every", "train_tasks", "eval_episodes",
-                  "deterministic", "num_envs", "algo_kwargs"),
+    "multitask": ("steps", "eval_at", "pretrain_steps", "checkpoint_every", "train_tasks",
+                  "eval_episodes", "deterministic", "num_envs", "algo_kwargs"),
     "trial": ("pretrain_steps", "checkpoint_every", "train_tasks", "episodes_per_trial",
               "deterministic", "num_envs", "algo_kwargs"),
     "classic": ("episodes_per_trial", "algo_kwargs"),

@@ -3,10 +3,11 @@
 For held-out task ``i`` a fresh SB3 model (weights seeded from the run seed and ``i``) trains on
 the family's Gymnasium env with that task set, in chunks of ``model.learn`` up to each point of a
 fixed schedule of env steps (:func:`schedule`: 0, 1k, 2k, 5k, 10k, 20k, 50k, ..., the points of
-``--eval-at`` and ``--steps``, each rounded up to a whole rollout of the algorithm). At every point the policy plays
-``--eval-episodes`` episodes on a separate evaluation env of the same task; the point's return is
-their mean, and these episodes do not count as training steps. So the curve's x is "env steps of
-training on the new task", the axis ``metarl.compare`` puts every agent on.
+``--eval-at`` and ``--steps``, each rounded up to a whole rollout of the algorithm). At every
+point the policy plays ``--eval-episodes`` episodes on a separate evaluation env of the same
+task; the point's return is their mean, and these episodes do not count as training steps. So
+the curve's x is "env steps of training on the new task", the axis ``metarl.compare`` puts every
+agent on.
 
 Seeds (streams of :mod:`metarl.agents.seeding`, per held-out task index ``i``): the SB3 model's
 ``seed`` (weights, action sampling, minibatches) is stream ``POLICY`` of ``(seed, i)``, the
