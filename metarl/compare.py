@@ -22,8 +22,9 @@ with one line: their difference mixes the agents with the tasks. ``--allow-diffe
 overlays them anyway, never paired. A second table gives each curve's return at common budgets
 of env steps on the new task (10², 10³, ...: the curve's last point within the budget), and
 ``--steps-to R`` the env steps each curve needs to first reach return ``R`` (at its first point
-whose mean is at least ``R``) and their ratio to the reference's: how many more env steps on the
-new task learning from scratch costs than adapting.
+whose mean is at least ``R``; the point before it, still below, is shown too, as the curve
+reached ``R`` somewhere between the two) and their ratio to the reference's: how many more env
+steps on the new task learning from scratch costs than adapting.
 
 Every interval is over held-out tasks, for the trained agents at hand: none of them says how much
 another training seed would change a result. Train several seeds and compare them for that.
@@ -61,6 +62,7 @@ __all__ = [
     "comparison_table",
     "default_label",
     "different_tasks",
+    "last_below",
     "main",
     "steps_to",
     "steps_to_table",
@@ -222,6 +224,14 @@ def steps_to(curve: AdaptationCurve, target: float) -> float | None:
     return float(curve.env_steps[reached[0]]) if reached.size else None
 
 
+def last_below(curve: AdaptationCurve, target: float) -> float | None:
+    """Mean env steps at the point just before the curve's first point that reaches ``target``:
+    the target was reached somewhere after it, so with :func:`steps_to` it brackets the true
+    crossing. None when the first point already reaches it or no point does."""
+    reached = np.flatnonzero(curve.mean >= target)
+    return float(curve.env_steps[reached[0] - 1]) if reached.size and reached[0] > 0 else None
+
+
 def steps_to_table(
     curves: Sequence[AdaptationCurve],
     labels: Sequence[str],
@@ -229,17 +239,20 @@ def steps_to_table(
     reference: int = 0,
     table: Table = text_table,
 ) -> str:
-    """Per curve, :func:`steps_to` ``target`` and its ratio to the reference curve's."""
+    """Per curve, :func:`steps_to` ``target``, the point before it (:func:`last_below`: the
+    target was reached between the two) and its ratio to the reference curve's."""
     ref = steps_to(curves[reference], target)
-    rows = [["run", f"env steps to return {target:g}", f"× {labels[reference]}"]]
+    rows = [["run", f"env steps to return {target:g}", "last point below",
+             f"× {labels[reference]}"]]  # fmt: skip
     for curve, label in zip(curves, labels):
         steps = steps_to(curve, target)
         if steps is None:
             best = float(curve.mean.max())
-            rows.append([label, f"not reached (best {best:.4g})", "-"])
+            rows.append([label, f"not reached (best {best:.4g})", "-", "-"])
             continue
+        before = last_below(curve, target)
         ratio = "-" if not ref else f"{steps / ref:.3g}"
-        rows.append([label, f"{steps:,.0f}", ratio])
+        rows.append([label, f"{steps:,.0f}", "-" if before is None else f"{before:,.0f}", ratio])
     return table(rows, 1)
 
 

@@ -18,7 +18,9 @@ of seed 0 holds out), this script
    one gradient step —
    finds the env steps each from-scratch curve needs to first reach it (at its
    first evaluated point at or above it, :func:`metarl.compare.steps_to`) and the ratio to the
-   meta-learner's env steps on the new task; a target not reached within the budget gives a
+   meta-learner's env steps on the new task, as a range from the point before, still below
+   (:func:`metarl.compare.last_below`: the curve crossed the target between the two; ``--eval-at``
+   narrows it); a target not reached within the budget gives a
    lower bound (the budget over the meta-learner's steps), or none when that budget is below
    the meta-learner's steps;
    with ``multitask`` among ``--algos`` (the task-blind policy, fine-tuned), also RL²'s target
@@ -126,10 +128,13 @@ def ratios(
         target, meta_steps = float(curve.mean[point]), float(curve.env_steps[point])
         for algo, base in scratch.items():
             steps = compare.steps_to(base, target)
+            before = compare.last_below(base, target)
             budget = float(base.env_steps[-1])
             rows.append({
                 "target": what, "target_return": target, "meta_env_steps": meta_steps,
-                "algo": algo, "scratch_env_steps": steps, "scratch_budget": budget,
+                "algo": algo, "scratch_env_steps": steps, "scratch_last_below": before,
+                "ratio_from": None if before is None else before / meta_steps,
+                "scratch_budget": budget,
                 "scratch_best_return": float(base.mean.max()),
                 "ratio": None if steps is None else steps / meta_steps,
                 "ratio_at_least": _lower_bound(steps, budget, meta_steps),
@@ -163,10 +168,13 @@ def markdown(rows: list[dict]) -> str:
     lines = ["| target (mean return) | meta env steps | from scratch | env steps to the target "
              "| ratio |", "|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
-        reached = (f"{r['scratch_env_steps']:,.0f}" if r["ratio"] is not None
+        before = r.get("scratch_last_below")
+        after = "" if before is None else f" (after {before:,.0f}, below)"
+        reached = (f"{r['scratch_env_steps']:,.0f}{after}" if r["ratio"] is not None
                    else f"not within {r['scratch_budget']:,.0f} (best {r['scratch_best_return']:.2f})")  # fmt: skip
         ratio = (
-            f"{r['ratio']:,.3g}×" if r["ratio"] is not None
+            f"{r['ratio_from']:,.3g}–{r['ratio']:,.3g}×" if r.get("ratio_from") is not None
+            else f"{r['ratio']:,.3g}×" if r["ratio"] is not None
             else f"> {r['ratio_at_least']:,.3g}×" if r["ratio_at_least"] is not None
             else "no bound (budget below the meta-learner's env steps)"
         )  # fmt: skip

@@ -178,10 +178,14 @@ def test_steps_to_a_return_and_the_ratio_to_the_reference() -> None:
     never = _curve_with([-9.0, -8.0], [0, 1000])
     assert compare.steps_to(meta, -1.0) == 200 and compare.steps_to(scratch, -1.0) == 50_000
     assert compare.steps_to(never, -1.0) is None and compare.steps_to(meta, -6.0) == 100
+    # the point before, still below: the target was reached between the two
+    assert compare.last_below(scratch, -1.0) == 10_000 and compare.last_below(meta, -1.0) == 100
+    assert compare.last_below(meta, -6.0) is None  # the first point reaches it
+    assert compare.last_below(never, -1.0) is None
     table = compare.steps_to_table([meta, scratch, never], ["meta", "ppo", "never"], -1.0)
     lines = {line.split()[0]: line for line in table.splitlines()[2:]}
-    assert lines["meta"].split()[-2:] == ["200", "1"]
-    assert lines["ppo"].split()[-2:] == ["50,000", "250"]
+    assert lines["meta"].split()[-3:] == ["200", "100", "1"]
+    assert lines["ppo"].split()[-3:] == ["50,000", "10,000", "250"]
     assert "not reached (best -8)" in lines["never"]
 
 

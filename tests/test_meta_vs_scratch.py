@@ -34,8 +34,18 @@ def test_ratios_of_reached_and_unreached_targets(load_script) -> None:
     rl2, maml = rows["RL² episode 2"], rows["MAML after 1 step"]
     assert rl2["scratch_env_steps"] is None and rl2["ratio_at_least"] == 10_000 / 20  # not reached
     assert maml["scratch_env_steps"] == 10_000 and maml["ratio"] == 5.0  # -8 >= -10 at 10k
+    assert maml["scratch_last_below"] == 2000 and maml["ratio_from"] == 1.0  # -40 < -10 at 2k
     table = script.markdown(list(rows.values()))
-    assert "> 500×" in table and "| 5× |" in table
+    assert "> 500×" in table and "| 10,000 (after 2,000, below) | 1–5× |" in table
+
+
+def test_a_target_the_first_point_reaches_has_a_plain_ratio(load_script) -> None:
+    script = load_script("meta_vs_scratch")
+    meta = {"maml": _curve([-30.0, -10.0], [1000, 2000])}
+    scratch = {"sac": _curve([-5.0, -4.0], [0, 1000])}  # already above the target at 0
+    (row,) = script.ratios(meta, scratch)
+    assert row["scratch_last_below"] is None and row["ratio_from"] is None and row["ratio"] == 0
+    assert "| 0 | 0× |" in script.markdown([row])
 
 
 def test_an_unreached_target_beyond_the_budget_gives_no_bound(load_script) -> None:
