@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from metarl.config import ConfigError, to_json
+from metarl.config import ConfigError, from_json, to_json
 
 FAMILY_STEPS: dict[str, int] = {
     "bandit": 10_000,
@@ -115,16 +115,12 @@ class BaselineConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BaselineConfig:
         """The config of a baseline run's config.json; :class:`ConfigError` if it is another's."""
-        data = dict(data)
-        if data.pop("config", None) != cls.__name__:
+        if data.get("config") != cls.__name__:
             raise ConfigError(
                 "config.json is not a baseline run's (resume a metarl.train run with "
                 "python -m metarl.train --resume)"
             )
-        names = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in names}
-        kwargs["eval_at"] = tuple(kwargs.get("eval_at", ()))  # JSON has a list
-        return cls(**kwargs)
+        return from_json(data, [cls])  # JSON's lists made the tuples of the fields
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BaselineConfig:
