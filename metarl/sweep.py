@@ -537,13 +537,17 @@ def _with_gcs_port(init: Callable[[], Any]) -> Any:
     holding the GIL (Ray 2.60's ``wait_for_persisted_port``, up to 30 s): a stop signal sent to
     the whole process group, which stops the GCS before it writes, then waits that long
     before any Python signal handler can run."""
-    if os.environ.get(GCS_PORT_ENV):
+    users = os.environ.get(GCS_PORT_ENV)
+    if users:
         return init()
     os.environ[GCS_PORT_ENV] = str(free_port())
     try:
         return init()
     finally:
-        os.environ.pop(GCS_PORT_ENV, None)
+        if users is None:
+            os.environ.pop(GCS_PORT_ENV, None)
+        else:  # set but empty: Ray's own choice, as if unset; kept as it was
+            os.environ[GCS_PORT_ENV] = users
 
 
 def free_port() -> int:

@@ -505,7 +505,7 @@ def test_address_to_a_ray_head_gives_the_same_summary(full_sweep: Path, tmp_path
         shutil.rmtree(temp, ignore_errors=True)
 
 
-@pytest.mark.parametrize("users", [None, "6399"])
+@pytest.mark.parametrize("users", [None, "", "6399"])
 def test_a_local_cluster_gets_a_free_gcs_port_unless_the_user_chose_one(
     monkeypatch: pytest.MonkeyPatch, users: str | None
 ) -> None:
@@ -517,7 +517,7 @@ def test_a_local_cluster_gets_a_free_gcs_port_unless_the_user_chose_one(
     else:
         monkeypatch.setenv(sweep.GCS_PORT_ENV, users)
     seen = sweep._with_gcs_port(lambda: os.environ[sweep.GCS_PORT_ENV])
-    if users is None:
+    if not users:  # unset or empty: a port is chosen
         with socket.socket() as s:
             s.bind(("", int(seen)))  # free: no one listens there
     else:
